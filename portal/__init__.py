@@ -1,0 +1,52 @@
+"""Jiedian (节点): the node-work supervision portal."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: config → extensions → blueprints → CLI. No I/O happens on import."""
+    app = Flask(__name__, instance_relative_config=True)
+
+    from portal import config
+
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from portal import audit, auth, clock, errors, i18n, security, templating
+    from portal.extensions import csrf, db, migrate
+
+    clock.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    csrf.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    audit.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+    from portal import database
+
+    database.init_app(app)
+
+    from portal.admin.views import bp as admin_bp
+    from portal.audit.views import bp as audit_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.health.views import bp as health_bp
+    from portal.main.views import bp as main_bp
+    from portal.projects.views import bp as projects_bp
+
+    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp):
+        app.register_blueprint(blueprint)
+
+    from portal import cli
+
+    cli.init_app(app)
+    return app

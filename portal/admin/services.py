@@ -1,0 +1,98 @@
+"""Changes to the organisation: each one audited, none committed here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from portal import audit
+from portal.auth.services import end_all_sessions
+from portal.extensions import db
+from portal.models import Category, League, Project, Theme, Unit, User
+
+MAX_LEAGUES = 10
+
+
+class RuleError(Exception):
+    """A change the rules forbid; the message is shown to the user."""
+
+
+def apply_changes(actor: User, obj: Any, data: dict, action: str) -> Any:
+    """Set attributes from ``data`` and audit the before/after of exactly those fields."""
+    creating = obj not in db.session and getattr(obj, "id", None) is None
+    before = None if creating else audit.snapshot(obj, list(data))
+    for name, value in data.items():
+        setattr(obj, name, value)
+    if creating:
+        db.session.add(obj)
+    db.session.flush()
+    after = audit.snapshot(obj, list(data))
+    if before is not None:
+        changed = {k for k in data if before.get(k) != after.get(k)}
+        if not changed:
+            return obj
+        before = {k: before[k] for k in changed}
+        after = {k: after[k] for k in changed}
+    audit.record(actor, action, obj, summary=str(getattr(obj, "name", "") or getattr(obj, "username", "")), before=before, after=after)
+    return obj
+
+
+def league_count() -> int:
+    return db.session.scalar(select(func.count(League.id))) or 0
+
+
+def check_league_room() -> None:
+    if league_count() >= MAX_LEAGUES:
+        raise RuleError("联赛最多设置十个（十大联赛）。")
+
+
+def usage(obj: Any) -> int:
+    """How many rows refer to a league, category or theme."""
+    if isinstance(obj, League):
+        stmt = select(func.count(Unit.id)).where(Unit.league_id == obj.id)
+    elif isinstance(obj, Category):
+        stmt = select(func.count(Project.id)).where(Project.category_id == obj.id)
+    elif isinstance(obj, Theme):
+        stmt = select(func.count(Project.id)).where(Project.theme_id == obj.id)
+    else:  # pragma: no cover - programming error
+        raise TypeError(obj)
+    return db.session.scalar(stmt) or 0
+
+
+def delete_entry(actor: User, obj: Any) -> None:
+    """Delete an unused league, category or theme; a used one must be kept."""
+    if usage(obj):
+        raise RuleError("仍有记录在使用它，不能删除；可改为停用。")
+    audit.record(actor, f"{obj.__tablename__}.delete", obj, summary=obj.name, before=audit.snapshot(obj, ["name"]))
+    db.session.delete(obj)
+
+
+def save_user(actor: User, user: User, data: dict, roles: list[str], units_in_charge: list[Unit], password: str | None) -> User:
+    creating = user.id is None
+    before_roles = sorted(user.roles) if not creating else []
+    before_units = sorted(u.id for u in user.units_in_charge) if not creating else []
+    was_active = user.is_active_account if not creating else True
+    if creating:
+        user.set_password(password or "")
+    apply_changes(actor, user, data, "user.create" if creating else "user.update")
+    user.roles = roles
+    user.units_in_charge = units_in_charge
+    db.session.flush()
+    after_roles = sorted(user.roles)
+    after_units = sorted(u.id for u in user.units_in_charge)
+    if not creating and (before_roles != after_roles or before_units != after_units):
+        audit.record(
+            actor, "user.roles", user, summary=user.username,
+            before={"roles": before_roles, "units_in_charge": before_units},
+            after={"roles": after_roles, "units_in_charge": after_units},
+        )
+    if creating:
+        audit.record(actor, "user.roles", user, summary=user.username, after={"roles": after_roles, "units_in_charge": after_units})
+    if password and not creating:
+        user.set_password(password)
+        end_all_sessions(user)
+        audit.record(actor, "user.password_reset", user, summary=user.username)
+    if was_active and not user.is_active_account:
+        end_all_sessions(user)
+    return user

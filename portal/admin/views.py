@@ -1,0 +1,199 @@
+"""Administration: leagues, units, users, categories and themes (admins only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from portal.admin import services
+from portal.admin.forms import CategoryForm, LeagueForm, ThemeForm, UnitForm, UserForm
+from portal.admin.services import RuleError
+from portal.auth.forms import EmptyForm
+from portal.extensions import db
+from portal.models import Category, League, Theme, Unit, User
+from portal.permissions import can_manage_org, requires
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@requires(can_manage_org)
+def _only_admins():
+    """Every route here is for administrators; the check runs before any of them."""
+
+
+def _invalid(template: str, **context):
+    return render_template(template, **context), 422
+
+
+@bp.route("/")
+def index():
+    counts = {
+        "leagues": db.session.scalar(select(func.count(League.id))),
+        "units": db.session.scalar(select(func.count(Unit.id))),
+        "users": db.session.scalar(select(func.count(User.id))),
+        "categories": db.session.scalar(select(func.count(Category.id))),
+        "themes": db.session.scalar(select(func.count(Theme.id))),
+    }
+    return render_template("admin/index.html", counts=counts)
+
+
+# -- leagues, categories, themes: small named lists ---------------------------
+
+DICTIONARIES = {
+    "leagues": (League, LeagueForm, _l("Leagues"), _l("League")),
+    "categories": (Category, CategoryForm, _l("Categories"), _l("Category")),
+    "themes": (Theme, ThemeForm, _l("Timeline themes"), _l("Theme")),
+}
+
+
+def _dictionary(kind: str):
+    if kind not in DICTIONARIES:
+        abort(404)
+    return DICTIONARIES[kind]
+
+
+@bp.route("/<any(leagues,categories,themes):kind>")
+def dictionary_list(kind: str):
+    model, _form, title, _one = _dictionary(kind)
+    rows = db.session.scalars(select(model).order_by(model.sort_order, model.id)).all()
+    usage = {row.id: services.usage(row) for row in rows}
+    return render_template("admin/dictionary_list.html", kind=kind, rows=rows, usage=usage, title=title, form=EmptyForm())
+
+
+@bp.route("/<any(leagues,categories,themes):kind>/new", methods=["GET", "POST"])
+@bp.route("/<any(leagues,categories,themes):kind>/<int:item_id>/edit", methods=["GET", "POST"])
+def dictionary_edit(kind: str, item_id: int | None = None):
+    model, form_class, title, one = _dictionary(kind)
+    item = db.get_or_404(model, item_id) if item_id else None
+    form = form_class(obj=item)
+    form.editing_id = item_id
+    context = {"kind": kind, "form": form, "item": item, "title": title, "one": one}
+    if request.method == "POST":
+        if not form.validate():
+            return _invalid("admin/dictionary_form.html", **context)
+        try:
+            if item is None and model is League:
+                services.check_league_room()
+            data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+            if data.get("sort_order") is None:
+                data["sort_order"] = 0
+            services.apply_changes(current_user, item or model(), data, f"{model.__tablename__}.{'update' if item else 'create'}")
+        except RuleError as error:
+            form.form_errors.append(str(error))
+            return _invalid("admin/dictionary_form.html", **context)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("admin.dictionary_list", kind=kind), 303)
+    return render_template("admin/dictionary_form.html", **context)
+
+
+@bp.route("/<any(leagues,categories,themes):kind>/<int:item_id>/delete", methods=["POST"])
+def dictionary_delete(kind: str, item_id: int):
+    model, *_rest = _dictionary(kind)
+    item = db.get_or_404(model, item_id)
+    try:
+        services.delete_entry(current_user, item)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("admin.dictionary_list", kind=kind), 303)
+    db.session.commit()
+    flash(_("Deleted."), "success")
+    return redirect(url_for("admin.dictionary_list", kind=kind), 303)
+
+
+# -- units ----------------------------------------------------------------------
+
+
+def _league_choices():
+    leagues = db.session.scalars(select(League).order_by(League.sort_order, League.id))
+    return [("", _("— none —"))] + [(league.id, league.name) for league in leagues]
+
+
+@bp.route("/units")
+def units():
+    q = (request.args.get("q") or "").strip()
+    stmt = select(Unit).order_by(Unit.league_id, Unit.sort_order, Unit.id)
+    if q:
+        stmt = stmt.where(or_(Unit.name.contains(q), Unit.short_name.contains(q)))
+    rows = db.session.scalars(stmt).all()
+    return render_template("admin/units.html", rows=rows, q=q)
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+def unit_edit(unit_id: int | None = None):
+    unit = db.get_or_404(Unit, unit_id) if unit_id else None
+    form = UnitForm(obj=unit)
+    form.editing_id = unit_id
+    form.league_id.choices = _league_choices()
+    if request.method == "POST":
+        if not form.validate():
+            return _invalid("admin/unit_form.html", form=form, unit=unit)
+        data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+        data["sort_order"] = data.get("sort_order") or 0
+        services.apply_changes(current_user, unit or Unit(), data, "unit.update" if unit else "unit.create")
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("admin.units"), 303)
+    return render_template("admin/unit_form.html", form=form, unit=unit)
+
+
+# -- users ----------------------------------------------------------------------
+
+
+def _unit_choices(blank: bool = True):
+    units = db.session.scalars(select(Unit).where(Unit.is_active).order_by(Unit.sort_order, Unit.id))
+    choices = [(u.id, u.name) for u in units]
+    return ([("", _("— none —"))] if blank else []) + choices
+
+
+@bp.route("/users")
+def users():
+    q = (request.args.get("q") or "").strip()
+    role = request.args.get("role") or ""
+    stmt = select(User).order_by(User.username)
+    if q:
+        stmt = stmt.where(or_(User.username.contains(q), User.display_name.contains(q)))
+    rows = [u for u in db.session.scalars(stmt) if not role or role in u.roles]
+    return render_template("admin/users.html", rows=rows, q=q, role=role)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def user_edit(user_id: int | None = None):
+    user = db.get_or_404(User, user_id) if user_id else None
+    form = UserForm(obj=user, creating=user is None)
+    form.editing_id = user_id
+    form.unit_id.choices = _unit_choices()
+    form.units_in_charge.choices = _unit_choices(blank=False)
+    if request.method == "GET" and user is not None:
+        form.roles.data = sorted(user.roles)
+        form.units_in_charge.data = [u.id for u in user.units_in_charge]
+        form.is_active.data = user.is_active_account
+    if request.method == "POST":
+        if not form.validate():
+            return _invalid("admin/user_form.html", form=form, user=user)
+        if user is not None and user.id == current_user.id and (
+            "admin" not in form.roles.data or not form.is_active.data
+        ):
+            form.form_errors.append(_("You cannot remove your own administrator role or deactivate yourself."))
+            return _invalid("admin/user_form.html", form=form, user=user)
+        data = {
+            "username": form.username.data,
+            "display_name": form.display_name.data,
+            "unit_id": form.unit_id.data,
+            "title": form.title.data or "",
+            "phone": form.phone.data or "",
+            "is_active_account": form.is_active.data,
+        }
+        in_charge = [db.session.get(Unit, uid) for uid in form.units_in_charge.data or []]
+        services.save_user(current_user, user or User(), data, form.roles.data, in_charge, form.password.data or None)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("admin.users"), 303)
+    return render_template("admin/user_form.html", form=form, user=user)

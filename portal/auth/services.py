@@ -1,0 +1,116 @@
+"""Authentication rules: passwords, login rate limits, server-side sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from portal.clock import get_clock
+from portal.extensions import db
+from portal.models import LoginAttempt, User, UserSession
+
+# Refresh last_seen_at at most this often: a write per request would be waste.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    locked: bool = False
+    retry_minutes: int = 0
+
+
+def _failures_since(column, value: str, since: datetime) -> int:
+    stmt = select(func.count(LoginAttempt.id)).where(
+        column == value, LoginAttempt.at >= since, LoginAttempt.is_success.is_(False)
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def authenticate(username: str, password: str, ip: str) -> LoginResult:
+    """Check a password, limiting repeated failures per username and per address.
+
+    The count lives in the database so it holds with Redis down and across
+    every web process. A locked account answers "locked" even to the right
+    password until the window passes.
+    """
+    cfg = current_app.config
+    now = get_clock().now()
+    window: timedelta = cfg["LOGIN_WINDOW"]
+    since = now - window
+    username = username.strip()
+    minutes = max(1, int(window.total_seconds() // 60))
+    if (
+        _failures_since(LoginAttempt.username, username, since) >= cfg["LOGIN_MAX_FAILURES"]
+        or (ip and _failures_since(LoginAttempt.ip, ip, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"])
+    ):
+        return LoginResult(None, locked=True, retry_minutes=minutes)
+    user = db.session.scalar(select(User).where(User.username == username))
+    ok = user is not None and user.is_active and user.check_password(password)
+    db.session.add(LoginAttempt(username=username[:40], ip=ip[:45], at=now, is_success=ok))
+    return LoginResult(user if ok else None)
+
+
+def start_session(user: User, ip: str, user_agent: str) -> str:
+    """Open a server-side session; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = get_clock().now()
+    db.session.add(
+        UserSession(
+            id=_digest(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            ip=ip[:45],
+            user_agent=user_agent[:200],
+        )
+    )
+    user.last_login_at = now
+    return token
+
+
+def end_session(token: str | None) -> None:
+    if not token:
+        return
+    row = db.session.get(UserSession, _digest(token))
+    if row is not None and row.ended_at is None:
+        row.ended_at = get_clock().now()
+
+
+def end_all_sessions(user: User) -> None:
+    """Used when an account is deactivated or its password reset."""
+    now = get_clock().now()
+    for row in db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    ):
+        row.ended_at = now
+
+
+def load_session_user(token: str | None, user_id: str) -> User | None:
+    """The user of a live session, or None when it ended, idled out or never was."""
+    if not token:
+        return None
+    row = db.session.get(UserSession, _digest(token))
+    if row is None or row.ended_at is not None or str(row.user_id) != str(user_id):
+        return None
+    now = get_clock().now()
+    if now - row.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
+        row.ended_at = now
+        db.session.commit()
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if now - row.last_seen_at > _TOUCH_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    return user

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal import audit
+from portal.auth import services
+from portal.auth.forms import EmptyForm, LoginForm
+from portal.extensions import db
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths: never send a fresh login to another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    status = 200
+    if request.method == "POST":
+        if not form.validate():
+            status = 422
+        else:
+            ip = request.remote_addr or ""
+            result = services.authenticate(form.username.data, form.password.data, ip)
+            if result.locked:
+                db.session.commit()
+                flash(
+                    _("Too many failed logins. Try again in %(minutes)d minutes.", minutes=result.retry_minutes),
+                    "error",
+                )
+                status = 429
+            elif result.user is None:
+                db.session.commit()
+                flash(_("Wrong username or password."), "error")
+                status = 401
+            else:
+                user = result.user
+                lang = session.get("lang")
+                # A new session at every login: nothing from before survives.
+                session.clear()
+                if lang:
+                    session["lang"] = lang
+                token = services.start_session(user, ip, request.user_agent.string or "")
+                session["sid"] = token
+                session.permanent = True
+                login_user(user)
+                audit.record(user, "auth.login", user, summary=user.username)
+                db.session.commit()
+                return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    EmptyForm()  # CSRF is checked globally; the form only documents intent
+    user = current_user._get_current_object()
+    services.end_session(session.get("sid"))
+    audit.record(user, "auth.logout", user, summary=user.username)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    if code in ("zh_CN", "en"):
+        session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))

@@ -1,0 +1,100 @@
+"""Command line: ``flask --app wsgi <command>`` (SPEC section 6)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from portal.extensions import db
+
+users_cli = AppGroup("users", help="Provision accounts.")
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--role", "roles", required=True, multiple=True, help="Repeat for several roles.")
+@click.option("--unit", "unit_name", default=None, help="Unit name or short name.")
+@click.option("--name", "display_name", default=None, help="Full name (defaults to the username).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(username, roles, unit_name, display_name, password_stdin):
+    """Create an account; prints a generated password unless one is given on stdin."""
+    import secrets
+
+    from portal import audit
+    from portal.models import ROLES, Unit, User
+
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise click.UsageError(f"unknown role(s): {', '.join(sorted(unknown))}; choose from {', '.join(ROLES)}")
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise click.ClickException(f"user {username!r} already exists")
+    unit = None
+    if unit_name:
+        unit = db.session.scalar(select(Unit).where((Unit.name == unit_name) | (Unit.short_name == unit_name)))
+        if unit is None:
+            raise click.ClickException(f"no unit named {unit_name!r}")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if len(password) < 8:
+            raise click.ClickException("the password must have at least 8 characters")
+        generated = False
+    else:
+        password = secrets.token_urlsafe(12)
+        generated = True
+    user = User(username=username, display_name=display_name or username, unit=unit)
+    user.set_password(password)
+    user.roles = roles
+    db.session.add(user)
+    db.session.flush()
+    audit.record(None, "user.create", user, summary=f"{username} (command line)", after={"roles": sorted(roles)})
+    db.session.commit()
+    click.echo(f"created user {username} roles={','.join(sorted(roles))} unit={unit.name if unit else '-'}")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@click.command("demo")
+@click.option("--today", "today", default=None, help="Anchor date YYYY-MM-DD (default: today).")
+@click.option("--reset", is_flag=True, help="Erase an existing database first.")
+def demo_command(today, reset):
+    """Load a realistic demo county anchored on --today."""
+    from portal import demo
+    from portal.clock import get_clock
+
+    anchor = date.fromisoformat(today) if today else get_clock().today()
+    if not reset and demo.has_data():
+        raise click.ClickException("the database already holds data; use --reset to replace it")
+    if reset:
+        demo.erase()
+    summary = demo.build(anchor)
+    db.session.commit()
+    click.echo(summary.describe())
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_command(burst):
+    """Start an RQ worker on the portal's queues."""
+    from jobs.worker import run_worker
+
+    run_worker(current_app, burst=burst)
+
+
+@click.command("scheduler")
+def scheduler_command():
+    """Start the (single) scheduler process."""
+    from jobs.scheduler import run_scheduler
+
+    run_scheduler(current_app)
+
+
+def init_app(app) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)

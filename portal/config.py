@@ -1,0 +1,71 @@
+"""Settings, read from the environment once, when the app is created."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a portal that can safely start."""
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """Normalise ``DATABASE_URL``; default to a SQLite file under ``instance/``.
+
+    ``postgresql://`` and ``postgres://`` URLs are pointed at psycopg 3, the
+    only PostgreSQL driver we install.
+    """
+    if not raw:
+        return "sqlite:///" + str(Path(instance_path) / "jiedian.db")
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def from_environment(instance_path: str, env: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = dict(os.environ if env is None else env)
+    mode = env.get("JIEDIAN_ENV", "development")
+    secret = env.get("SECRET_KEY")
+    if not secret:
+        if mode not in ("development", "testing"):
+            raise ConfigError("SECRET_KEY must be set when JIEDIAN_ENV is " + mode)
+        secret = "jiedian-development-only-secret"
+    url = database_url(env.get("DATABASE_URL"), instance_path)
+    engine_options: dict = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        # The default file database is shared by the web process, workers and
+        # the CLI: wait for a lock instead of failing at once.
+        engine_options = {"connect_args": {"timeout": 30}}
+    return {
+        "JIEDIAN_ENV": mode,
+        "TESTING": mode == "testing",
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "JIEDIAN_TZ": env.get("JIEDIAN_TZ", "Asia/Shanghai"),
+        # Fixes "today" for a demonstration or a training county; unset in production.
+        "JIEDIAN_TODAY": env.get("JIEDIAN_TODAY") or None,
+        "EVIDENCE_DIR": env.get("EVIDENCE_DIR") or str(Path(instance_path) / "evidence"),
+        "DOCUMENT_DIR": env.get("DOCUMENT_DIR") or str(Path(instance_path) / "documents"),
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": env.get("JIEDIAN_TZ", "Asia/Shanghai"),
+        "LANGUAGES": ["zh_CN", "en"],
+        # CSRF tokens live as long as the session: a board left open all
+        # afternoon must still accept a drag.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=int(env.get("SESSION_IDLE_MINUTES", "120"))),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+        "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_WINDOW": timedelta(minutes=int(env.get("LOGIN_WINDOW_MINUTES", "15"))),
+        "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
+    }

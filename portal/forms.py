@@ -1,0 +1,51 @@
+"""Validators and filters shared by every form."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from wtforms.validators import ValidationError
+
+from portal.extensions import db
+
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript:", re.IGNORECASE)
+
+
+def strip(value):
+    """Trim surrounding white space (and turn None into '')."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class NoMarkup:
+    """Refuse HTML tags and script URLs: names and titles are plain text."""
+
+    def __init__(self, message=None):
+        self.message = message or _l("Must not contain HTML tags or scripts.")
+
+    def __call__(self, form, field):
+        if isinstance(field.data, str) and _TAG.search(field.data):
+            raise ValidationError(self.message)
+
+
+class Unique:
+    """The value is not taken by another row (the one being edited excepted)."""
+
+    def __init__(self, column, message=None, case_insensitive=False):
+        self.column = column
+        self.message = message or _l("This name is already in use.")
+        self.case_insensitive = case_insensitive
+
+    def __call__(self, form, field):
+        if field.data in (None, ""):
+            return
+        model = self.column.class_
+        column = func.lower(self.column) if self.case_insensitive else self.column
+        value = field.data.lower() if self.case_insensitive else field.data
+        stmt = select(model.id).where(column == value)
+        editing = getattr(form, "editing_id", None)
+        if editing is not None:
+            stmt = stmt.where(model.id != editing)
+        if db.session.scalar(stmt.limit(1)) is not None:
+            raise ValidationError(self.message)

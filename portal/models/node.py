@@ -1,0 +1,131 @@
+"""Nodes (节点): the unit of work, with their progress log and evidence."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, one_of, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.card import CardEvent, Recommitment
+    from portal.models.org import Unit
+    from portal.models.project import Project
+    from portal.models.user import User
+
+# Kanban columns: 未启动 → 推进中 → 待销号 → 已销号
+STATUSES = ("todo", "doing", "review", "done")
+# 牌: not yet judged, then green / yellow / red.
+CARDS = ("none", "green", "yellow", "red")
+
+
+class Node(Base):
+    __tablename__ = "node"
+    __table_args__ = (
+        one_of("status", STATUSES, "status_known"),
+        one_of("card", CARDS, "card_known"),
+        # The sweep looks for open nodes by their effective deadline.
+        Index("ix_node_status_deadline", "status", "deadline"),
+        Index("ix_node_unit_status", "unit_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    responsible_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    deadline: Mapped[date] = mapped_column(Date)
+    # Set when a leader approves a re-commitment (超期说明与重新承诺).
+    committed_deadline: Mapped[date | None] = mapped_column(Date)
+    standard: Mapped[str] = mapped_column(Text)  # 销号标准
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    is_major: Mapped[bool] = mapped_column(Boolean, default=False)  # on the year timeline
+    is_key_supervision: Mapped[bool] = mapped_column(Boolean, default=False)  # 重点督办
+    status: Mapped[str] = mapped_column(String(8), default="todo")
+    card: Mapped[str] = mapped_column(String(8), default="none")
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    submission_note: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The due-soon (预警) warning is sent once per node.
+    warned_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: every UPDATE checks and bumps it, so a concurrent
+    # change is detected instead of overwritten.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    project: Mapped[Project] = relationship(back_populates="nodes")
+    unit: Mapped[Unit] = relationship()
+    responsible_user: Mapped[User | None] = relationship(foreign_keys=[responsible_user_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    progress_entries: Mapped[list[ProgressEntry]] = relationship(
+        back_populates="node", order_by="ProgressEntry.created_at.desc()", passive_deletes=True
+    )
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="node", order_by="Evidence.created_at", passive_deletes=True
+    )
+    card_events: Mapped[list[CardEvent]] = relationship(
+        back_populates="node", order_by="CardEvent.effective_date", passive_deletes=True
+    )
+    recommitments: Mapped[list[Recommitment]] = relationship(
+        back_populates="node", order_by="Recommitment.filed_at", passive_deletes=True
+    )
+
+    @property
+    def effective_deadline(self) -> date:
+        """The date the node is judged against: the re-committed one if approved."""
+        return self.committed_deadline or self.deadline
+
+    def __repr__(self) -> str:
+        return f"<Node {self.id} {self.title}>"
+
+
+class ProgressEntry(Base):
+    """One line of the progress log (进展)."""
+
+    __tablename__ = "progress_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    body: Mapped[str] = mapped_column(Text)
+    percent: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    node: Mapped[Node] = relationship(back_populates="progress_entries")
+    author: Mapped[User | None] = relationship()
+
+
+EVIDENCE_KINDS = ("document", "photo", "acceptance", "other")
+
+
+class Evidence(Base):
+    """A sign-off file (销号材料), stored under a random name outside static/."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (one_of("kind", EVIDENCE_KINDS, "kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id", ondelete="CASCADE"), index=True)
+    progress_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("progress_entry.id", ondelete="SET NULL")
+    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="document")
+    original_name: Mapped[str] = mapped_column(String(200))
+    storage_key: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    node: Mapped[Node] = relationship(back_populates="evidence")
+    uploaded_by: Mapped[User | None] = relationship()

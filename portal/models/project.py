@@ -1,0 +1,106 @@
+"""Projects (项目/事项) with their categories, themes, units and contacts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, one_of, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.node import Node
+    from portal.models.org import Unit
+    from portal.models.user import User
+
+# 签约→开工→在建→竣工→投产→达效
+STAGES = ("signed", "started", "building", "completed", "producing", "performing")
+
+project_co_unit = Table(
+    "project_co_unit",
+    Base.metadata,
+    Column("project_id", Integer, ForeignKey("project.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", Integer, ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True),
+)
+
+project_contact = Table(
+    "project_contact",
+    Base.metadata,
+    Column("project_id", Integer, ForeignKey("project.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Category(Base):
+    """产业项目, 城市建设, 乡村振兴, … — an editable list."""
+
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Theme(Base):
+    """A band of the year timeline (时光轴): 产业创新, 城乡发展, 团队改革."""
+
+    __tablename__ = "theme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Project(Base):
+    __tablename__ = "project"
+    __table_args__ = (one_of("stage", STAGES, "stage_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("theme.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    lead_leader_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # 包保领导
+    lead_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16), default="signed")
+    # Investment in 万元.
+    investment_total: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    investment_planned: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    investment_completed: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    category: Mapped[Category] = relationship()
+    theme: Mapped[Theme | None] = relationship()
+    lead_leader: Mapped[User | None] = relationship(foreign_keys=[lead_leader_id])
+    lead_unit: Mapped[Unit] = relationship(foreign_keys=[lead_unit_id])
+    co_units: Mapped[list[Unit]] = relationship(secondary=project_co_unit, order_by="Unit.sort_order")
+    contacts: Mapped[list[User]] = relationship(
+        secondary=project_contact, back_populates="contact_projects"
+    )
+    nodes: Mapped[list[Node]] = relationship(
+        back_populates="project", order_by="Node.deadline", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Project {self.code} {self.name}>"

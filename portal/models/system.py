@@ -1,0 +1,112 @@
+"""Cross-cutting records: audit log, scoring policy, calendar, notifications, jobs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base, UTCDateTime, one_of, utcnow
+
+
+class AuditEntry(Base):
+    """Who did what to which object, before and after, when, from where.
+
+    Append-only: the ORM refuses to update or delete one, and so does the
+    database (triggers installed by the migration).
+    """
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_entry_object", "object_type", "object_id"),
+        Index("ix_audit_entry_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    actor_name: Mapped[str] = mapped_column(String(60))  # as it was at the time; "系统" for jobs
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class ScoringPolicy(Base):
+    """Every scoring setting, in force from ``effective_from`` until the next row.
+
+    A change is a new row; past card events keep the points they were issued with.
+    """
+
+    __tablename__ = "scoring_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    effective_from: Mapped[date] = mapped_column(Date, unique=True)
+    green_points: Mapped[int] = mapped_column(Integer, default=1)
+    yellow_points: Mapped[int] = mapped_column(Integer, default=0)
+    red_points: Mapped[int] = mapped_column(Integer, default=-1)
+    warn_days: Mapped[int] = mapped_column(Integer, default=3)
+    recommit_grace_days: Mapped[int] = mapped_column(Integer, default=5)  # working days
+    interview_yellow_threshold: Mapped[int] = mapped_column(Integer, default=3)
+    recommit_max_days: Mapped[int] = mapped_column(Integer, default=60)
+    # Project colour (rule 8): percentage points by which closed weight may lag
+    # the elapsed share of the schedule before the project turns yellow / red.
+    project_yellow_lag: Mapped[int] = mapped_column(Integer, default=10)
+    project_red_lag: Mapped[int] = mapped_column(Integer, default=25)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarDay(Base):
+    """An exception to Monday–Friday: a statutory holiday or a make-up working day (调休)."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(30), default="")
+
+
+class Notification(Base):
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(200), default="")
+    node_id: Mapped[int | None] = mapped_column(ForeignKey("node.id", ondelete="CASCADE"))
+    # Sending the same notice twice (a re-run sweep) is a no-op.
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+JOB_STATES = ("queued", "running", "finished", "failed")
+
+
+class JobRun(Base):
+    """A background job as the portal shows it: a sweep, a PDF build, a report."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (one_of("state", JOB_STATES, "state_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    job_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from portal.admin.forms import REQUIRED, _optional_id
+from portal.forms import NoMarkup, Unique, strip
+from portal.models import STAGES, Project
+from portal.templating import STAGE_LABELS
+
+BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
+
+
+def _max(n: int):
+    return Length(max=n, message=_l("At most %(max)d characters.", max=n))
+
+
+def _money(label):
+    return DecimalField(
+        label,
+        places=2,
+        default=0,
+        validators=[
+            Optional(),
+            NumberRange(0, 999_999_999, _l("Enter an amount from 0 to 999,999,999 (10k yuan).")),
+        ],
+    )
+
+
+class ProjectForm(FlaskForm):
+    code = StringField(
+        _l("Project code"),
+        filters=[strip],
+        validators=[
+            DataRequired(REQUIRED),
+            _max(30),
+            Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Use letters, digits, '-' or '_' only.")),
+            Unique(Project.code, message=_l("This project code is already in use.")),
+        ],
+    )
+    name = StringField(_l("Project name"), filters=[strip], validators=[DataRequired(REQUIRED), _max(100), NoMarkup()])
+    category_id = SelectField(_l("Category"), coerce=_optional_id, validators=[InputRequired(REQUIRED)])
+    theme_id = SelectField(_l("Timeline theme"), coerce=_optional_id)
+    year = IntegerField(
+        _l("Year"), validators=[InputRequired(REQUIRED), NumberRange(2000, 2100, _l("Enter a year from 2000 to 2100."))]
+    )
+    lead_leader_id = SelectField(_l("Leader in charge (包保领导)"), coerce=_optional_id)
+    lead_unit_id = SelectField(_l("Lead unit"), coerce=_optional_id, validators=[InputRequired(REQUIRED)])
+    co_unit_ids = SelectMultipleField(_l("Co-operating units"), coerce=int)
+    contact_ids = SelectMultipleField(_l("Project contacts"), coerce=int)
+    stage = SelectField(_l("Stage"), choices=[(s, STAGE_LABELS[s]) for s in STAGES], default="signed")
+    investment_total = _money(_l("Total investment (10k yuan)"))
+    investment_planned = _money(_l("Planned this year (10k yuan)"))
+    investment_completed = _money(_l("Completed (10k yuan)"))
+    start_date = DateField(_l("Start date"), validators=[Optional()], format="%Y-%m-%d")
+    end_date = DateField(_l("End date"), validators=[Optional()], format="%Y-%m-%d")
+    description = TextAreaField(_l("Description"), filters=[strip], validators=[_max(2000), NoMarkup()])
+    is_archived = BooleanField(_l("Archived"))
+
+    def validate_category_id(self, field):
+        if field.data is None:
+            raise ValidationError(REQUIRED)
+
+    def validate_lead_unit_id(self, field):
+        if field.data is None:
+            raise ValidationError(REQUIRED)
+
+    def validate_end_date(self, field):
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError(_l("The end date cannot be before the start date."))
+
+
+class NodeForm(FlaskForm):
+    title = StringField(_l("Node"), filters=[strip], validators=[DataRequired(REQUIRED), _max(120), NoMarkup()])
+    unit_id = SelectField(_l("Responsible unit"), coerce=_optional_id, validators=[InputRequired(REQUIRED)])
+    responsible_user_id = SelectField(_l("Responsible person"), coerce=_optional_id)
+    deadline = DateField(_l("Deadline"), format="%Y-%m-%d", validators=[InputRequired(BAD_DATE)])
+    standard = TextAreaField(
+        _l("Completion standard"), filters=[strip], validators=[DataRequired(REQUIRED), _max(1000), NoMarkup()]
+    )
+    weight = IntegerField(
+        _l("Weight"), default=1, validators=[InputRequired(REQUIRED), NumberRange(1, 10, _l("Enter a whole number from 1 to 10."))]
+    )
+    is_major = BooleanField(_l("Major node (shown on the year timeline)"))
+    is_key_supervision = BooleanField(_l("Key supervision (重点督办)"))
+    version = HiddenField()
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def validate_unit_id(self, field):
+        if field.data is None:
+            raise ValidationError(REQUIRED)
+
+    def validate_deadline(self, field):
+        if field.data and field.data.year != self.project.year:
+            raise ValidationError(
+                _l("The deadline must fall within the project's year (%(year)d).", year=self.project.year)
+            )

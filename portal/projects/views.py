@@ -1,0 +1,207 @@
+"""Projects and their nodes: supervisors set them up, others read them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.admin.services import RuleError
+from portal.auth.forms import EmptyForm
+from portal.extensions import db
+from portal.models import Category, Node, Project, Theme, Unit, User, UserRole
+from portal.permissions import can_setup_projects, can_view_all_units, can_view_project, requires
+from portal.projects import services
+from portal.projects.forms import NodeForm, ProjectForm
+
+bp = Blueprint("projects", __name__)
+
+PAGE_SIZE = 30
+
+
+def _choices(model, blank: bool):
+    rows = db.session.scalars(select(model).where(model.is_active).order_by(model.sort_order, model.id))
+    return ([("", _("— none —"))] if blank else []) + [(r.id, r.name) for r in rows]
+
+
+def _users_with_role(role: str):
+    stmt = (
+        select(User)
+        .join(UserRole)
+        .where(UserRole.role == role, User.is_active_account)
+        .order_by(User.display_name)
+    )
+    return db.session.scalars(stmt).all()
+
+
+@bp.route("/projects")
+@login_required
+def index():
+    if not (can_setup_projects(current_user) or can_view_all_units(current_user)):
+        abort(403)
+    args = request.args
+    stmt = select(Project).options(selectinload(Project.category), selectinload(Project.lead_unit))
+    q = (args.get("q") or "").strip()
+    if q:
+        stmt = stmt.where(or_(Project.name.contains(q), Project.code.contains(q)))
+    for name in ("year", "category_id", "lead_unit_id"):
+        value = args.get(name, type=int)
+        if value:
+            stmt = stmt.where(getattr(Project, name) == value)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = max(1, args.get("page", 1, type=int))
+    rows = db.session.scalars(stmt.order_by(Project.year.desc(), Project.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    node_counts = dict(
+        db.session.execute(
+            select(Node.project_id, func.count(Node.id)).where(Node.project_id.in_([p.id for p in rows])).group_by(Node.project_id)
+        ).all()
+    )
+    return render_template(
+        "projects/index.html",
+        rows=rows,
+        node_counts=node_counts,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        q=q,
+        categories=db.session.scalars(select(Category).order_by(Category.sort_order)).all(),
+        years=sorted({y for (y,) in db.session.execute(select(Project.year).distinct())}, reverse=True),
+    )
+
+
+def _project_form(project: Project | None) -> ProjectForm:
+    form = ProjectForm(obj=project)
+    form.editing_id = project.id if project else None
+    form.category_id.choices = _choices(Category, blank=True)
+    form.theme_id.choices = _choices(Theme, blank=True)
+    form.lead_unit_id.choices = _choices(Unit, blank=True)
+    form.co_unit_ids.choices = _choices(Unit, blank=False)
+    form.lead_leader_id.choices = [("", _("— none —"))] + [(u.id, u.display_name) for u in _users_with_role("leader")]
+    form.contact_ids.choices = [(u.id, f"{u.display_name}（{u.username}）") for u in _users_with_role("contact")]
+    if request.method == "GET" and project is not None:
+        form.co_unit_ids.data = [u.id for u in project.co_units]
+        form.contact_ids.data = [u.id for u in project.contacts]
+    return form
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@requires(can_setup_projects)
+def project_edit(project_id: int | None = None):
+    project = db.get_or_404(Project, project_id) if project_id else None
+    form = _project_form(project)
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("projects/project_form.html", form=form, project=project), 422
+        data = {name: form[name].data for name in services.PROJECT_FIELDS}
+        for money in ("investment_total", "investment_planned", "investment_completed"):
+            data[money] = data[money] or 0
+        data["description"] = data["description"] or ""
+        co_units = [db.session.get(Unit, i) for i in form.co_unit_ids.data or []]
+        contacts = [db.session.get(User, i) for i in form.contact_ids.data or []]
+        saved = services.save_project(current_user, project or Project(), data, co_units, contacts)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("projects.detail", project_id=saved.id), 303)
+    if project is None and request.method == "GET":
+        from portal.clock import get_clock
+
+        form.year.data = get_clock().today().year
+    return render_template("projects/project_form.html", form=form, project=project)
+
+
+@bp.route("/projects/<int:project_id>")
+@login_required
+def detail(project_id: int):
+    project = db.get_or_404(Project, project_id)
+    if not can_view_project(current_user, project):
+        abort(403)
+    nodes = db.session.scalars(
+        select(Node)
+        .where(Node.project_id == project.id)
+        .options(selectinload(Node.unit), selectinload(Node.responsible_user))
+        .order_by(Node.deadline, Node.id)
+    ).all()
+    return render_template("projects/detail.html", project=project, nodes=nodes, form=EmptyForm())
+
+
+@bp.route("/projects/<int:project_id>/delete", methods=["POST"])
+@requires(can_setup_projects)
+def project_delete(project_id: int):
+    project = db.get_or_404(Project, project_id)
+    try:
+        services.delete_project(current_user, project)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("projects.detail", project_id=project_id), 303)
+    db.session.commit()
+    flash(_("Project deleted."), "success")
+    return redirect(url_for("projects.index"), 303)
+
+
+def _node_form(project: Project, node: Node | None) -> NodeForm:
+    form = NodeForm(obj=node, project=project)
+    form.unit_id.choices = _choices(Unit, blank=True)
+    people = db.session.scalars(
+        select(User).where(User.is_active_account, User.unit_id.is_not(None)).order_by(User.unit_id, User.display_name)
+    )
+    form.responsible_user_id.choices = [("", _("— none —"))] + [
+        (u.id, f"{u.display_name}（{u.unit.label if u.unit else ''}）") for u in people
+    ]
+    if request.method == "GET" and node is not None:
+        form.version.data = str(node.version)
+    return form
+
+
+@bp.route("/projects/<int:project_id>/nodes/new", methods=["GET", "POST"])
+@bp.route("/nodes/<int:node_id>/edit", methods=["GET", "POST"])
+@requires(can_setup_projects)
+def node_edit(project_id: int | None = None, node_id: int | None = None):
+    node = db.get_or_404(Node, node_id) if node_id else None
+    project = node.project if node else db.get_or_404(Project, project_id)
+    form = _node_form(project, node)
+    context = {"form": form, "node": node, "project": project}
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("projects/node_form.html", **context), 422
+        data = {name: form[name].data for name in services.NODE_FIELDS}
+        expected = int(form.version.data) if (form.version.data or "").isdigit() else None
+        if node is not None and expected is None:
+            form.form_errors.append(_("The form is missing its version; reload the page."))
+            return render_template("projects/node_form.html", **context), 422
+        try:
+            saved = services.save_node(current_user, node or Node(project_id=project.id), data, expected)
+            db.session.commit()
+        except (services.StaleError, StaleDataError):
+            db.session.rollback()
+            fresh = db.session.get(Node, node_id)
+            form = _node_form(project, None)
+            form.process(obj=fresh)
+            form.version.data = str(fresh.version)
+            form.form_errors.append(
+                _("Someone else changed this node while you were editing. The form now shows their version; make your change again.")
+            )
+            return render_template("projects/node_form.html", form=form, node=fresh, project=project), 409
+        flash(_("Saved."), "success")
+        return redirect(url_for("projects.detail", project_id=saved.project_id), 303)
+    return render_template("projects/node_form.html", **context)
+
+
+@bp.route("/nodes/<int:node_id>/delete", methods=["POST"])
+@requires(can_setup_projects)
+def node_delete(node_id: int):
+    node = db.get_or_404(Node, node_id)
+    project_id = node.project_id
+    try:
+        services.delete_node(current_user, node)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("projects.detail", project_id=project_id), 303)
+    db.session.commit()
+    flash(_("Node deleted."), "success")
+    return redirect(url_for("projects.detail", project_id=project_id), 303)

@@ -1,0 +1,57 @@
+"""Template globals: permission checks and the Chinese labels of codes."""
+
+from __future__ import annotations
+
+import json
+
+from flask_babel import lazy_gettext as _l
+
+from portal import permissions
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "supervisor": _l("Supervisor"),
+    "leader": _l("Leader"),
+    "unit_staff": _l("Unit staff"),
+    "contact": _l("Project contact"),
+}
+STAGE_LABELS = {
+    "signed": _l("Signed"),
+    "started": _l("Started"),
+    "building": _l("Under construction"),
+    "completed": _l("Completed"),
+    "producing": _l("In production"),
+    "performing": _l("At full output"),
+}
+STATUS_LABELS = {
+    "todo": _l("Not started"),
+    "doing": _l("In progress"),
+    "review": _l("Awaiting sign-off"),
+    "done": _l("Signed off"),
+}
+CARD_LABELS = {
+    "none": _l("No card"),
+    "green": _l("Green card"),
+    "yellow": _l("Yellow card"),
+    "red": _l("Red card"),
+}
+
+
+def _json_text(value) -> str:
+    """Before/after values as readable JSON (Chinese kept, HTML escaped by Jinja)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters["json_text"] = _json_text
+    app.jinja_env.globals.update(
+        role_label=lambda code: ROLE_LABELS.get(code, code),
+        stage_label=lambda code: STAGE_LABELS.get(code, code),
+        status_label=lambda code: STATUS_LABELS.get(code, code),
+        card_label=lambda code: CARD_LABELS.get(code, code),
+        **{
+            name: getattr(permissions, name)
+            for name in dir(permissions)
+            if name.startswith(("can_", "is_"))
+        },
+    )

@@ -1,0 +1,186 @@
+"""Test fixtures: a real, freshly migrated database per test (SQLite or PostgreSQL).
+
+``JIEDIAN_TEST_DB=sqlite`` (default) or ``postgresql`` picks the database; the
+PostgreSQL server is ``JIEDIAN_TEST_PG`` (default: the local one). Redis is
+the real server at ``JIEDIAN_TEST_REDIS`` (default database 15 on the local one).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import date
+
+import pytest
+
+os.environ["JIEDIAN_ENV"] = "testing"
+
+from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.clock import FixedClock  # noqa: E402
+from portal.extensions import db  # noqa: E402
+
+BACKEND = os.environ.get("JIEDIAN_TEST_DB", "sqlite")
+PG_SERVER = os.environ.get("JIEDIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("JIEDIAN_TEST_REDIS", "redis://127.0.0.1:6379/15")
+TODAY = date(2026, 6, 15)  # a Monday; every test starts on it unless it travels
+
+
+def pytest_report_header(config):
+    return f"jiedian: database={BACKEND} redis={REDIS_URL}"
+
+
+def _worker_suffix() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _base_config(url: str, tmp: str) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {} if url.startswith("sqlite") else {"pool_pre_ping": True},
+        "REDIS_URL": REDIS_URL,
+        "EVIDENCE_DIR": os.path.join(tmp, "evidence"),
+        "DOCUMENT_DIR": os.path.join(tmp, "documents"),
+        "SERVER_NAME": None,
+    }
+
+
+def _migrate(url: str, tmp: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(_base_config(url, tmp))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def create_pg_database(name: str) -> str:
+    """Drop and create a scratch database on the test server; returns its URL."""
+    admin = create_engine(PG_SERVER + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{PG_SERVER}/{name}"
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """A migrated, empty database: a file to copy (SQLite) or a database to truncate (PostgreSQL)."""
+    tmp = str(tmp_path_factory.mktemp("template"))
+    if BACKEND == "postgresql":
+        url = create_pg_database(f"jiedian_test_{_worker_suffix()}")
+        _migrate(url, tmp)
+        return url
+    path = os.path.join(tmp, "template.db")
+    _migrate("sqlite:///" + path, tmp)
+    return path
+
+
+def _truncate_all(engine) -> None:
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            )
+        ]
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, like in production.
+
+    The test keeps an app context pushed for its own queries; without this a
+    request would reuse it and share ``g`` (CSRF tokens) and the database
+    session with the test. After a request the test's session is expired, so
+    what the test reads next comes fresh from the database.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(TODAY)
+
+
+@pytest.fixture
+def app(database_template, tmp_path, clock):
+    """A fresh app on an empty migrated database, with an app context pushed."""
+    if BACKEND == "postgresql":
+        url = database_template
+    else:
+        path = tmp_path / "test.db"
+        shutil.copyfile(database_template, path)
+        url = "sqlite:///" + str(path)
+    app = create_app(_base_config(url, str(tmp_path)))
+    app.extensions["jiedian.clock"] = clock
+    app.test_client_class = IsolatedClient
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield app
+    finally:
+        db.session.remove()
+        if BACKEND == "postgresql":
+            _truncate_all(db.engine)
+        db.engine.dispose()
+        ctx.pop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+class AuthActions:
+    """Log in and out through the real forms, CSRF included."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self, path: str = "/login") -> str:
+        return csrf_from(self.client.get(path).get_data(as_text=True))
+
+    def login(self, username: str, password: str = "password-123"):
+        token = self.csrf("/login")
+        return self.client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": token}
+        )
+
+    def logout(self):
+        token = self.csrf("/")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+    def post(self, path: str, data: dict | None = None, page: str | None = None, **kwargs):
+        """POST a form with the CSRF token taken from ``page`` (default: the same path)."""
+        token = self.csrf(page or path)
+        return self.client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
