@@ -61,13 +61,20 @@ def users_create(username, roles, unit_name, display_name, password_stdin):
 @click.command("demo")
 @click.option("--today", "today", default=None, help="Anchor date YYYY-MM-DD (default: today).")
 @click.option("--reset", is_flag=True, help="Erase an existing database first.")
-def demo_command(today, reset):
+@click.option("--if-empty", is_flag=True, help="Do nothing (successfully) when data exists.")
+def demo_command(today, reset, if_empty):
     """Load a realistic demo county anchored on --today."""
     from portal import demo
     from portal.clock import get_clock
 
-    anchor = date.fromisoformat(today) if today else get_clock().today()
+    try:
+        anchor = date.fromisoformat(today) if today else get_clock().today()
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from None
     if not reset and demo.has_data():
+        if if_empty:
+            click.echo("demo: the database already holds data; left as it is")
+            return
         raise click.ClickException("the database already holds data; use --reset to replace it")
     if reset:
         demo.erase()

@@ -6,6 +6,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from wtforms import SelectChoice, SelectMultipleField
 from wtforms.validators import ValidationError
 
 from portal.extensions import db
@@ -49,3 +50,27 @@ class Unique:
             stmt = stmt.where(model.id != editing)
         if db.session.scalar(stmt.limit(1)) is not None:
             raise ValidationError(self.message)
+
+
+def options(pairs, blank: str | None = None) -> list[SelectChoice]:
+    """Select choices from (value, label) pairs, optionally led by a blank "none"."""
+    items = [SelectChoice("", blank)] if blank is not None else []
+    return items + [SelectChoice(value, label) for value, label in pairs]
+
+
+class MultiSelect(SelectMultipleField):
+    """A multiple select whose refusal of an unknown value speaks the user's language."""
+
+    def process_formdata(self, valuelist):
+        try:
+            self.data = [self.coerce(value) for value in valuelist]
+        except (ValueError, TypeError):
+            self.data = None
+            raise ValueError(_l("Not a valid choice.")) from None
+
+    def pre_validate(self, form):
+        if not self.validate_choice or not self.data:
+            return
+        known = {str(choice.value) for choice in self.iter_choices()}
+        if any(str(value) not in known for value in self.data):
+            raise ValidationError(_l("Not a valid choice."))

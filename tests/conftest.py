@@ -24,7 +24,7 @@ from portal.clock import FixedClock  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
 BACKEND = os.environ.get("JIEDIAN_TEST_DB", "sqlite")
-PG_SERVER = os.environ.get("JIEDIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+PG_SERVER = os.environ.get("JIEDIAN_TEST_PG", "postgresql+psycopg://jiedian:jiedian@127.0.0.1:5432")
 REDIS_URL = os.environ.get("JIEDIAN_TEST_REDIS", "redis://127.0.0.1:6379/15")
 TODAY = date(2026, 6, 15)  # a Monday; every test starts on it unless it travels
 

@@ -7,12 +7,11 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from portal.forms import NoMarkup, Unique, strip
+from portal.forms import MultiSelect, NoMarkup, Unique, options, strip
 from portal.models import ROLES, Category, League, Theme, Unit, User
 from portal.templating import ROLE_LABELS
 
@@ -113,16 +112,14 @@ class UserForm(FlaskForm):
         filters=[strip],
         validators=[Optional(), Regexp(r"^[0-9+\- ]{5,20}$", message=_l("Enter a valid phone number."))],
     )
-    roles = SelectMultipleField(
+    roles = MultiSelect(
         _l("Roles"),
-        choices=[(r, ROLE_LABELS[r]) for r in ROLES],
+        choices=options((r, ROLE_LABELS[r]) for r in ROLES),
         validators=[DataRequired(_l("Choose at least one role."))],
     )
-    units_in_charge = SelectMultipleField(_l("Units in charge (leaders)"), coerce=int)
-    password = PasswordField(
-        _l("Password"),
-        validators=[Optional(), Length(min=8, max=200, message=_l("Between %(min)d and %(max)d characters.", min=8, max=200))],
-    )
+    units_in_charge = MultiSelect(_l("Units in charge (leaders)"), coerce=int)
+    # No Optional(): it would stop the chain before validate_password runs.
+    password = PasswordField(_l("Password"))
     is_active = BooleanField(_l("Account active"), default=True)
 
     def __init__(self, *args, creating: bool = False, **kwargs):
@@ -130,8 +127,12 @@ class UserForm(FlaskForm):
         self.creating = creating
 
     def validate_password(self, field):
-        if self.creating and not field.data:
-            raise ValidationError(_l("A new account needs a password of at least 8 characters."))
+        if not field.data:
+            if self.creating:
+                raise ValidationError(_l("A new account needs a password of at least 8 characters."))
+            return
+        if not 8 <= len(field.data) <= 200:
+            raise ValidationError(_l("Between %(min)d and %(max)d characters.", min=8, max=200))
 
     def validate_unit_id(self, field):
         if field.data is None and {"unit_staff", "contact"} & set(self.roles.data or []):

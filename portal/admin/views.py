@@ -13,6 +13,7 @@ from portal.admin.forms import CategoryForm, LeagueForm, ThemeForm, UnitForm, Us
 from portal.admin.services import RuleError
 from portal.auth.forms import EmptyForm
 from portal.extensions import db
+from portal.forms import options
 from portal.models import Category, League, Theme, Unit, User
 from portal.permissions import can_manage_org, requires
 
@@ -111,7 +112,7 @@ def dictionary_delete(kind: str, item_id: int):
 
 def _league_choices():
     leagues = db.session.scalars(select(League).order_by(League.sort_order, League.id))
-    return [("", _("— none —"))] + [(league.id, league.name) for league in leagues]
+    return options(((league.id, league.name) for league in leagues), blank=_("— none —"))
 
 
 @bp.route("/units")
@@ -148,8 +149,7 @@ def unit_edit(unit_id: int | None = None):
 
 def _unit_choices(blank: bool = True):
     units = db.session.scalars(select(Unit).where(Unit.is_active).order_by(Unit.sort_order, Unit.id))
-    choices = [(u.id, u.name) for u in units]
-    return ([("", _("— none —"))] if blank else []) + choices
+    return options(((u.id, u.name) for u in units), blank=_("— none —") if blank else None)
 
 
 @bp.route("/users")

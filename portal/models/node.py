@@ -67,16 +67,16 @@ class Node(Base):
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
     progress_entries: Mapped[list[ProgressEntry]] = relationship(
-        back_populates="node", order_by="ProgressEntry.created_at.desc()", passive_deletes=True
+        back_populates="node", order_by="ProgressEntry.created_at.desc()", cascade="all, delete-orphan", passive_deletes=True
     )
     evidence: Mapped[list[Evidence]] = relationship(
-        back_populates="node", order_by="Evidence.created_at", passive_deletes=True
+        back_populates="node", order_by="Evidence.created_at", cascade="all, delete-orphan", passive_deletes=True
     )
     card_events: Mapped[list[CardEvent]] = relationship(
-        back_populates="node", order_by="CardEvent.effective_date", passive_deletes=True
+        back_populates="node", order_by="CardEvent.effective_date", cascade="all, delete-orphan", passive_deletes=True
     )
     recommitments: Mapped[list[Recommitment]] = relationship(
-        back_populates="node", order_by="Recommitment.filed_at", passive_deletes=True
+        back_populates="node", order_by="Recommitment.filed_at", cascade="all, delete-orphan", passive_deletes=True
     )
 
     @property

@@ -99,7 +99,7 @@ class Project(Base):
         secondary=project_contact, back_populates="contact_projects"
     )
     nodes: Mapped[list[Node]] = relationship(
-        back_populates="project", order_by="Node.deadline", passive_deletes=True
+        back_populates="project", order_by="Node.deadline", cascade="all, delete-orphan", passive_deletes=True
     )
 
     def __repr__(self) -> str:

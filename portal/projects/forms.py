@@ -9,7 +9,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -24,7 +23,7 @@ from wtforms.validators import (
 )
 
 from portal.admin.forms import REQUIRED, _optional_id
-from portal.forms import NoMarkup, Unique, strip
+from portal.forms import MultiSelect, NoMarkup, Unique, options, strip
 from portal.models import STAGES, Project
 from portal.templating import STAGE_LABELS
 
@@ -66,9 +65,9 @@ class ProjectForm(FlaskForm):
     )
     lead_leader_id = SelectField(_l("Leader in charge (包保领导)"), coerce=_optional_id)
     lead_unit_id = SelectField(_l("Lead unit"), coerce=_optional_id, validators=[InputRequired(REQUIRED)])
-    co_unit_ids = SelectMultipleField(_l("Co-operating units"), coerce=int)
-    contact_ids = SelectMultipleField(_l("Project contacts"), coerce=int)
-    stage = SelectField(_l("Stage"), choices=[(s, STAGE_LABELS[s]) for s in STAGES], default="signed")
+    co_unit_ids = MultiSelect(_l("Co-operating units"), coerce=int)
+    contact_ids = MultiSelect(_l("Project contacts"), coerce=int)
+    stage = SelectField(_l("Stage"), choices=options((s, STAGE_LABELS[s]) for s in STAGES), default="signed")
     investment_total = _money(_l("Total investment (10k yuan)"))
     investment_planned = _money(_l("Planned this year (10k yuan)"))
     investment_completed = _money(_l("Completed (10k yuan)"))

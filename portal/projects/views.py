@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.admin.services import RuleError
 from portal.auth.forms import EmptyForm
 from portal.extensions import db
+from portal.forms import options
 from portal.models import Category, Node, Project, Theme, Unit, User, UserRole
 from portal.permissions import can_setup_projects, can_view_all_units, can_view_project, requires
 from portal.projects import services
@@ -24,7 +25,7 @@ PAGE_SIZE = 30
 
 def _choices(model, blank: bool):
     rows = db.session.scalars(select(model).where(model.is_active).order_by(model.sort_order, model.id))
-    return ([("", _("— none —"))] if blank else []) + [(r.id, r.name) for r in rows]
+    return options(((r.id, r.name) for r in rows), blank=_("— none —") if blank else None)
 
 
 def _users_with_role(role: str):
@@ -79,8 +80,10 @@ def _project_form(project: Project | None) -> ProjectForm:
     form.theme_id.choices = _choices(Theme, blank=True)
     form.lead_unit_id.choices = _choices(Unit, blank=True)
     form.co_unit_ids.choices = _choices(Unit, blank=False)
-    form.lead_leader_id.choices = [("", _("— none —"))] + [(u.id, u.display_name) for u in _users_with_role("leader")]
-    form.contact_ids.choices = [(u.id, f"{u.display_name}（{u.username}）") for u in _users_with_role("contact")]
+    form.lead_leader_id.choices = options(
+        ((u.id, u.display_name) for u in _users_with_role("leader")), blank=_("— none —")
+    )
+    form.contact_ids.choices = options((u.id, f"{u.display_name}（{u.username}）") for u in _users_with_role("contact"))
     if request.method == "GET" and project is not None:
         form.co_unit_ids.data = [u.id for u in project.co_units]
         form.contact_ids.data = [u.id for u in project.contacts]
@@ -149,9 +152,9 @@ def _node_form(project: Project, node: Node | None) -> NodeForm:
     people = db.session.scalars(
         select(User).where(User.is_active_account, User.unit_id.is_not(None)).order_by(User.unit_id, User.display_name)
     )
-    form.responsible_user_id.choices = [("", _("— none —"))] + [
-        (u.id, f"{u.display_name}（{u.unit.label if u.unit else ''}）") for u in people
-    ]
+    form.responsible_user_id.choices = options(
+        ((u.id, f"{u.display_name}（{u.unit.label}）") for u in people), blank=_("— none —")
+    )
     if request.method == "GET" and node is not None:
         form.version.data = str(node.version)
     return form

@@ -1,0 +1,144 @@
+"""Every route × every role: allowed, 403, or sent to log in.
+
+The expectations are keyed by endpoint and the test fails when a route has
+none, so a new route cannot ship without a decision about who may use it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.extensions import db
+from tests import factories as f
+
+ROLES = ("anonymous", "admin", "supervisor", "leader", "unit_staff", "contact")
+ALL = set(ROLES) - {"anonymous"}
+ADMIN = {"admin"}
+SETUP = {"admin", "supervisor"}
+READ_ALL = {"admin", "supervisor", "leader"}
+
+# endpoint -> roles allowed (None: public, no login needed)
+EXPECTED: dict[str, set[str] | None] = {
+    "static": None,
+    "auth.login": None,
+    "auth.set_language": None,
+    "health.healthz": None,
+    "auth.logout": ALL,
+    "main.home": ALL,
+    "admin.index": ADMIN,
+    "admin.dictionary_list": ADMIN,
+    "admin.dictionary_edit": ADMIN,
+    "admin.dictionary_delete": ADMIN,
+    "admin.units": ADMIN,
+    "admin.unit_edit": ADMIN,
+    "admin.users": ADMIN,
+    "admin.user_edit": ADMIN,
+    "audit.index": SETUP,
+    "projects.index": READ_ALL,
+    "projects.detail": READ_ALL,  # the project belongs to another unit than staff/contact
+    "projects.project_edit": SETUP,
+    "projects.project_delete": SETUP,
+    "projects.node_edit": SETUP,
+    "projects.node_delete": SETUP,
+}
+
+
+@pytest.fixture
+def world(app):
+    own = f.unit("本单位")
+    other = f.unit("外单位")
+    league = f.league()
+    category = f.category()
+    f.theme()
+    users = {role: f.user(role, roles=[role], unit=own) for role in ALL}
+    project = f.project(lead_unit=other, category=category)
+    node = f.node(project)
+    db.session.commit()
+    return {
+        "users": users,
+        "args": {
+            "kind": "leagues",
+            "item_id": league.id,
+            "unit_id": own.id,
+            "user_id": users["contact"].id,
+            "project_id": project.id,
+            "node_id": node.id,
+            "code": "zh_CN",
+            "filename": "app.css",
+        },
+    }
+
+
+def _calls(app):
+    """(rule, method) pairs: reads first, then writes, deletions last (node before project)."""
+    calls = [
+        (rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if rule.endpoint != "auth.logout"  # would end the session under test; see test_auth
+    ]
+    return sorted(
+        calls,
+        key=lambda c: (c[1] != "GET", "delete" in c[0].endpoint, c[0].endpoint == "projects.project_delete", c[0].rule),
+    )
+
+
+def test_every_route_has_an_expectation(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(EXPECTED) == set(), "add the new routes to EXPECTED"
+    assert set(EXPECTED) - endpoints == set(), "EXPECTED names routes that no longer exist"
+
+
+def _url(rule, args) -> str:
+    values = {name: args[name] for name in rule.arguments}
+    return rule.build(values)[1]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_matrix(app, client, auth, world, role):
+    checked = 0
+    if role != "anonymous":
+        assert auth.login(role).status_code == 302
+    token = auth.csrf("/login") if role == "anonymous" else auth.csrf("/")
+    for rule, method in _calls(app):
+        allowed = EXPECTED[rule.endpoint]
+        url = _url(rule, world["args"])
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": token})
+        response.close()  # static files stream from an open file
+        checked += 1
+        where = f"{role} {method} {url}"
+        if allowed is None:
+            assert response.status_code < 400 or response.status_code in (401, 422), where
+        elif role == "anonymous":
+            assert response.status_code == 302, where
+            assert "/login" in response.headers["Location"], where
+        elif role in allowed:
+            assert response.status_code in (200, 302, 303, 422), where
+        else:
+            assert response.status_code == 403, where
+            assert "没有权限" in response.get_data(as_text=True), where
+    assert checked > 25
+
+
+def test_staff_of_the_projects_unit_may_read_it(app, client, auth):
+    unit = f.unit()
+    f.user("s1", roles=["unit_staff"], unit=unit)
+    project = f.project(lead_unit=unit)
+    db.session.commit()
+    auth.login("s1")
+    assert client.get(f"/projects/{project.id}").status_code == 200
+
+
+def test_contact_reads_only_assigned_projects(app, client, auth):
+    unit = f.unit()
+    contact = f.user("c1", roles=["contact"], unit=unit)
+    mine = f.project()
+    theirs = f.project()
+    mine.contacts.append(contact)
+    db.session.commit()
+    auth.login("c1")
+    assert client.get(f"/projects/{mine.id}").status_code == 200
+    assert client.get(f"/projects/{theirs.id}").status_code == 403
