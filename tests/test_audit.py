@@ -30,9 +30,8 @@ def test_orm_refuses_to_change_an_entry(app):
 def test_database_refuses_to_change_an_entry(app, sql):
     audit.record(None, "test.action", summary="kept")
     db.session.commit()
-    with pytest.raises(DatabaseError):
-        with db.engine.begin() as conn:
-            conn.execute(text(sql))
+    with pytest.raises(DatabaseError), db.engine.begin() as conn:
+        conn.execute(text(sql))
     assert db.session.scalar(db.select(AuditEntry.summary)) == "kept"
 
 

@@ -157,6 +157,10 @@ def _node_form(project: Project, node: Node | None) -> NodeForm:
     )
     if request.method == "GET" and node is not None:
         form.version.data = str(node.version)
+    elif request.method == "POST":
+        # Only the version the browser sent counts; never fill it in from the row,
+        # or a form without one would silently overwrite a concurrent change.
+        form.version.data = request.form.get("version", "")
     return form
 
 
@@ -172,7 +176,7 @@ def node_edit(project_id: int | None = None, node_id: int | None = None):
         if not form.validate():
             return render_template("projects/node_form.html", **context), 422
         data = {name: form[name].data for name in services.NODE_FIELDS}
-        expected = int(form.version.data) if (form.version.data or "").isdigit() else None
+        expected = int(form.version.data) if form.version.data.isdigit() else None
         if node is not None and expected is None:
             form.form_errors.append(_("The form is missing its version; reload the page."))
             return render_template("projects/node_form.html", **context), 422

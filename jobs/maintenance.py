@@ -1,0 +1,26 @@
+"""Housekeeping: old sessions and login attempts are not kept for ever."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, or_
+
+from jobs.context import app_context
+from portal.clock import get_clock
+from portal.extensions import db
+from portal.models import LoginAttempt, UserSession
+
+KEEP = timedelta(days=90)
+
+
+def purge_expired() -> dict:
+    """Delete sessions that ended (or went idle) and login attempts older than 90 days."""
+    with app_context():
+        cutoff = get_clock().now() - KEEP
+        sessions = db.session.execute(
+            delete(UserSession).where(or_(UserSession.ended_at < cutoff, UserSession.last_seen_at < cutoff))
+        ).rowcount
+        attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount
+        db.session.commit()
+        return {"sessions": sessions, "login_attempts": attempts}

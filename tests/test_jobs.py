@@ -1,0 +1,83 @@
+"""Background jobs on a real Redis with real RQ workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from rq.job import Job
+
+from jobs import scheduler
+from jobs.connection import get_redis
+from jobs.queue import QueueUnavailable, enqueue
+from portal.extensions import db
+from portal.models import UserSession
+from tests import factories as f
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def redis(app):
+    client = get_redis()
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+def test_next_run_times_are_county_time():
+    daily = scheduler.Entry("daily", "x.y", time(0, 10))
+    monday = scheduler.Entry("monday", "x.y", time(8, 0), weekdays=(0,))
+    # 2026-06-14 16:09 UTC is Monday 2026-06-15 00:09 in Shanghai: one minute before the run.
+    now = datetime(2026, 6, 14, 16, 9, tzinfo=UTC)
+    assert scheduler.next_slot(daily, now, SHANGHAI) == datetime(2026, 6, 15, 0, 10, tzinfo=SHANGHAI)
+    assert scheduler.next_slot(daily, now, SHANGHAI).astimezone(UTC) == datetime(2026, 6, 14, 16, 10, tzinfo=UTC)
+    assert scheduler.next_slot(monday, now, SHANGHAI) == datetime(2026, 6, 15, 8, 0, tzinfo=SHANGHAI)
+    later = datetime(2026, 6, 15, 0, 30, tzinfo=UTC)  # Monday 08:30 in Shanghai
+    assert scheduler.next_slot(monday, later, SHANGHAI) == datetime(2026, 6, 22, 8, 0, tzinfo=SHANGHAI)
+    assert scheduler.last_slot(monday, later, SHANGHAI) == datetime(2026, 6, 15, 8, 0, tzinfo=SHANGHAI)
+
+
+def test_tick_enqueues_each_slot_once(app, redis):
+    entry = scheduler.Entry("purge", "jobs.maintenance.purge_expired", time(3, 30))
+    now = datetime(2026, 6, 15, 3, 31, tzinfo=SHANGHAI)
+    assert scheduler.tick(now, SHANGHAI, (entry,)) == ["schedule-purge-20260615-0330"]
+    assert scheduler.tick(now + timedelta(minutes=5), SHANGHAI, (entry,)) == []
+    assert scheduler.tick(now + timedelta(days=1), SHANGHAI, (entry,)) == ["schedule-purge-20260616-0330"]
+
+
+def test_enqueue_with_the_same_id_is_a_no_op_while_live(app, redis):
+    first = enqueue("jobs.maintenance.purge_expired", job_id="same")
+    second = enqueue("jobs.maintenance.purge_expired", job_id="same")
+    assert first.id == second.id
+    assert len(redis.lrange("rq:queue:default", 0, -1)) == 1
+
+
+def test_enqueue_says_when_redis_is_down(app):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    app.extensions.pop("jiedian.redis", None)
+    with pytest.raises(QueueUnavailable):
+        enqueue("jobs.maintenance.purge_expired")
+
+
+def test_a_real_worker_runs_a_job(app, redis, clock):
+    old = f.user("old")
+    db.session.add(UserSession(id="x" * 64, user_id=old.id, created_at=clock.now() - timedelta(days=200),
+                               last_seen_at=clock.now() - timedelta(days=200)))
+    db.session.commit()
+    job = enqueue("jobs.maintenance.purge_expired", job_id="purge-now")
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
+           "JIEDIAN_ENV": "testing", "JIEDIAN_TODAY": clock.today().isoformat()}
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    job = Job.fetch("purge-now", connection=redis)
+    assert job.get_status() == "finished", result.stderr
+    assert job.return_value() == {"sessions": 1, "login_attempts": 0}
+    assert db.session.scalars(db.select(UserSession)).all() == []
