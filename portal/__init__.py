@@ -39,11 +39,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.admin.views import bp as admin_bp
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
+    from portal.boards.views import bp as boards_bp
     from portal.health.views import bp as health_bp
     from portal.main.views import bp as main_bp
+    from portal.nodes.views import bp as nodes_bp
     from portal.projects.views import bp as projects_bp
 
-    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp):
+    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp):
         app.register_blueprint(blueprint)
 
     from portal import cli

@@ -79,6 +79,20 @@ def can_edit_node(actor: User, node: Node) -> bool:
     return is_project_contact(actor, node.project)
 
 
+def can_move_node(actor: User, node: Node) -> bool:
+    """Drag between 未启动 and 推进中: the node's unit staff, and supervisors."""
+    if not _authenticated(actor):
+        return False
+    if actor.has_role("supervisor", "admin"):
+        return True
+    return actor.has_role("unit_staff") and actor.unit_id == node.unit_id
+
+
+def can_submit_node(actor: User, node: Node) -> bool:
+    """销号申请 with evidence: the node's unit staff (supervisors may file for them)."""
+    return can_move_node(actor, node)
+
+
 def can_verify_node(actor: User, node: Node) -> bool:
     """销号: verify or reject a submission, reopen a closed node."""
     return _authenticated(actor) and actor.has_role("supervisor")

@@ -44,7 +44,10 @@ def _json_text(value) -> str:
 
 def init_app(app) -> None:
     app.jinja_env.filters["json_text"] = _json_text
+    from portal.nodes.services import allowed_targets
+
     app.jinja_env.globals.update(
+        allowed_targets=allowed_targets,
         role_label=lambda code: ROLE_LABELS.get(code, code),
         stage_label=lambda code: STAGE_LABELS.get(code, code),
         status_label=lambda code: STATUS_LABELS.get(code, code),

@@ -163,7 +163,7 @@ class AuthActions:
         self.client = client
 
     def csrf(self, path: str = "/login") -> str:
-        return csrf_from(self.client.get(path).get_data(as_text=True))
+        return csrf_from(self.client.get(path, follow_redirects=True).get_data(as_text=True))
 
     def login(self, username: str, password: str = "password-123"):
         token = self.csrf("/login")
@@ -184,3 +184,27 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count the SQL statements run inside a ``with count_queries() as counter:`` block."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():
+        counter = {"n": 0, "statements": []}
+
+        def _count(_conn, _cursor, statement, *_args, **_kwargs):
+            counter["n"] += 1
+            counter["statements"].append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", _count)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", _count)
+
+    return counting

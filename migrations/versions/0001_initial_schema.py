@@ -387,7 +387,7 @@ def upgrade():
     with op.batch_alter_table('card_event', schema=None) as batch_op:
         batch_op.create_index('ix_card_event_effective', ['effective_date'], unique=False)
         batch_op.create_index('ix_card_event_unit_effective', ['unit_id', 'effective_date'], unique=False)
-        batch_op.create_index('uq_card_event_rule_once', ['node_id', 'colour'], unique=True, sqlite_where=sa.text('is_manual = 0'), postgresql_where=sa.text('NOT is_manual'))
+        batch_op.create_index('uq_card_event_rule_once', ['node_id', 'colour'], unique=True, sqlite_where=sa.text('is_manual = 0 AND is_withdrawn = 0'), postgresql_where=sa.text('NOT is_manual AND NOT is_withdrawn'))
 
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -498,7 +498,7 @@ def downgrade():
 
     op.drop_table('notification')
     with op.batch_alter_table('card_event', schema=None) as batch_op:
-        batch_op.drop_index('uq_card_event_rule_once', sqlite_where=sa.text('is_manual = 0'), postgresql_where=sa.text('NOT is_manual'))
+        batch_op.drop_index('uq_card_event_rule_once', sqlite_where=sa.text('is_manual = 0 AND is_withdrawn = 0'), postgresql_where=sa.text('NOT is_manual AND NOT is_withdrawn'))
         batch_op.drop_index('ix_card_event_unit_effective')
         batch_op.drop_index('ix_card_event_effective')
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from portal import permissions
@@ -11,5 +11,7 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def home():
-    """The workbench: what this person can reach, by role."""
+    """The workbench: what this person can reach, by role. Unit staff land on their board."""
+    if current_user.has_role("unit_staff") and current_user.unit_id and not permissions.can_view_all_units(current_user):
+        return redirect(url_for("boards.board", unit_id=current_user.unit_id))
     return render_template("main/home.html", can=permissions, actor=current_user)

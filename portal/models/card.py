@@ -26,16 +26,18 @@ class CardEvent(Base):
     __tablename__ = "card_event"
     __table_args__ = (
         one_of("colour", COLOURS, "colour_known"),
-        # A rule issues each colour at most once per node: the database, not
-        # luck, stops a second sweep (or two at once) from issuing it again.
-        # Manual cards (issued by a supervisor with a reason) are exempt.
+        # At most one live rule card of each colour per node: the database,
+        # not luck, stops a second sweep (or two at once, or a double click)
+        # from issuing it again. Manual cards are exempt; a withdrawn card no
+        # longer blocks (a reopened node can earn its green again), so rules
+        # that must never re-issue a colour also check for withdrawn rows.
         Index(
             "uq_card_event_rule_once",
             "node_id",
             "colour",
             unique=True,
-            sqlite_where=text("is_manual = 0"),
-            postgresql_where=text("NOT is_manual"),
+            sqlite_where=text("is_manual = 0 AND is_withdrawn = 0"),
+            postgresql_where=text("NOT is_manual AND NOT is_withdrawn"),
         ),
         Index("ix_card_event_unit_effective", "unit_id", "effective_date"),
         Index("ix_card_event_effective", "effective_date"),

@@ -51,7 +51,7 @@ class User(UserMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(8))
 
     unit: Mapped[Unit | None] = relationship(back_populates="members", foreign_keys=[unit_id])
-    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan")
     units_in_charge: Mapped[list[Unit]] = relationship(secondary=leader_unit, order_by="Unit.sort_order")
     contact_projects: Mapped[list[Project]] = relationship(
         secondary="project_contact", back_populates="contacts"

@@ -2,22 +2,149 @@
 (function () {
   "use strict";
 
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
   // Forms that ask before they act (delete buttons): data-confirm="…".
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
+      event.stopImmediatePropagation();
     }
   }, true);
 
-  // htmx: CSRF travels in the X-CSRFToken header set once on <body> (hx-headers).
-  // Errors (409, 422) come back with a fragment the user can read: swap it in.
+  // Selects that navigate on change (the unit switcher); the button stays for no-JS.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-autosubmit]")) {
+      event.target.form.submit();
+    }
+  });
+
+  // htmx: refusals (403, 409, 422) come back with a fragment the user can read.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
-    if (status === 409 || status === 422 || status === 403) {
+    if (status === 403 || status === 409 || status === 422) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+
+  // ---- the modal dialog (sign-off, reasons) ----
+  function modal() { return document.getElementById("modal"); }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var dialog = modal();
+    if (dialog && event.detail.target === dialog && !dialog.open) {
+      dialog.showModal();
+      var first = dialog.querySelector("textarea, input:not([type=hidden]), select, button");
+      if (first) { first.focus(); }
+    }
+  });
+  document.addEventListener("jiedian:closeModal", function () {
+    var dialog = modal();
+    if (dialog && dialog.open) { dialog.close(); }
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest(".close-modal")) {
+      var dialog = modal();
+      if (dialog) { dialog.close(); }
+    }
+  });
+
+  // ---- the board ----
+  function board() { return document.getElementById("board"); }
+
+  function urlFor(template, id) {
+    return template.replace("/0/", "/" + id + "/");
+  }
+
+  // Put every card in the column its status says, in deadline order: after a
+  // move, a refusal (the card snaps back) or a stale card refreshed (409).
+  function placeCards() {
+    var root = board();
+    if (!root) { return; }
+    root.querySelectorAll(".node-card").forEach(function (card) {
+      var column = root.querySelector('.column-body[data-column="' + card.dataset.status + '"]');
+      if (!column || card.parentElement === column) { return; }
+      var before = null;
+      column.querySelectorAll(".node-card").forEach(function (other) {
+        if (!before && other !== card && other.dataset.deadline > card.dataset.deadline) { before = other; }
+      });
+      column.insertBefore(card, before);
+    });
+  }
+
+  function filterValues() {
+    var values = {};
+    var form = document.getElementById("board-filters");
+    if (form) {
+      new FormData(form).forEach(function (value, key) { values[key] = value; });
+    }
+    return values;
+  }
+
+  function snapBack(evt) {
+    var from = evt.from;
+    from.insertBefore(evt.item, from.children[evt.oldIndex] || null);
+  }
+
+  function onDrop(evt) {
+    var card = evt.item;
+    var source = evt.from.dataset.column;
+    var target = evt.to.dataset.column;
+    if (source === target) { snapBack(evt); return; }  // columns are ordered by deadline
+    var root = board();
+    var id = card.dataset.nodeId;
+    if (target === "review") {
+      // Submitting for sign-off needs what was done and the evidence: the form, not a bare drop.
+      snapBack(evt);
+      htmx.ajax("GET", urlFor(root.dataset.submitUrl, id), { target: "#modal", swap: "innerHTML" });
+      return;
+    }
+    if (target === "doing" && (source === "review" || source === "done")) {
+      snapBack(evt);  // sending back or reopening needs a reason
+      htmx.ajax("GET", urlFor(root.dataset.moveUrl, id) + "?status=doing", { target: "#modal", swap: "innerHTML" });
+      return;
+    }
+    var values = filterValues();
+    values.status = target;
+    values.version = card.dataset.version;
+    htmx.ajax("POST", urlFor(root.dataset.moveUrl, id), {
+      source: card,
+      target: card,
+      swap: "outerHTML",
+      values: values,
+      headers: { "X-CSRFToken": csrfToken() }
+    });
+  }
+
+  function initBoard() {
+    var root = board();
+    if (!root || !window.Sortable) { return; }
+    root.querySelectorAll(".column-body").forEach(function (column) {
+      if (column.dataset.sortable) { return; }
+      column.dataset.sortable = "1";
+      window.Sortable.create(column, {
+        group: "board",
+        draggable: ".node-card",
+        animation: 120,
+        filter: "details, summary, a, button, input, select, textarea",
+        preventOnFilter: false,
+        onEnd: onDrop
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", initBoard);
+  document.addEventListener("htmx:afterSettle", function () {
+    placeCards();
+    initBoard();
   });
 })();

@@ -1,0 +1,38 @@
+"""The scoring policy in force on a date (SPEC section 3, last paragraph)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import ScoringPolicy
+
+# The defaults of SPEC section 3, used until an admin saves a policy.
+DEFAULTS = {
+    "green_points": 1,
+    "yellow_points": 0,
+    "red_points": -1,
+    "warn_days": 3,
+    "recommit_grace_days": 5,
+    "interview_yellow_threshold": 3,
+    "recommit_max_days": 60,
+    "project_yellow_lag": 10,
+    "project_red_lag": 25,
+}
+
+
+def policy_on(as_of: date) -> ScoringPolicy:
+    """The policy effective on ``as_of``: the latest row starting on or before it.
+
+    Before any row exists (a fresh county) the SPEC defaults apply, as an
+    unsaved ScoringPolicy with no id.
+    """
+    row = db.session.scalars(
+        select(ScoringPolicy)
+        .where(ScoringPolicy.effective_from <= as_of)
+        .order_by(ScoringPolicy.effective_from.desc())
+        .limit(1)
+    ).first()
+    return row if row is not None else ScoringPolicy(effective_from=date.min, **DEFAULTS)
