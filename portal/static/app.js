@@ -135,6 +135,8 @@
         group: "board",
         draggable: ".node-card",
         animation: 120,
+        forceFallback: true,  // mouse and touch alike, no native drag image quirks
+        fallbackTolerance: 4,
         filter: "details, summary, a, button, input, select, textarea",
         preventOnFilter: false,
         onEnd: onDrop

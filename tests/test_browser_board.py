@@ -1,0 +1,106 @@
+"""The board in a real Chromium: drag, snap back, sign off with a file, verify."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import CardEvent, Node
+from tests import factories as f
+from tests.browser import chromium, drag, live_server, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def world(app):
+    township = f.unit("上派镇")
+    f.user("staff", roles=["unit_staff"], unit=township, display_name="王经办")
+    f.user("sup", roles=["supervisor"], unit=f.unit("县委督查室"), display_name="李督查")
+    project = f.project(lead_unit=township, name="新能源整车配套产业园一期")
+    first = f.node(project, title="完成土地摘牌", deadline=date(2026, 6, 30))
+    second = f.node(project, title="取得施工许可证", deadline=date(2026, 7, 15), status="doing")
+    db.session.commit()
+    return {"unit": township.id, "first": first.id, "second": second.id}
+
+
+def _login(page, base, username):
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", f.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_drag_snap_back_sign_off_and_verify(app, world, tmp_path):
+    evidence = tmp_path / "施工许可证.pdf"
+    evidence.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    board_url = f"/units/{world['unit']}/board"
+    first, second = f"#node-{world['first']}", f"#node-{world['second']}"
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on(
+            "console",
+            # The refused drop is a 422 on purpose; anything else logged as an error is a bug.
+            lambda m: errors.append(f"{m.text} @ {m.location}") if m.type == "error" and "status of 422" not in m.text else None,
+        )
+        _login(page, base, "staff")
+        assert page.url.endswith(board_url)
+
+        # 未启动 → 推进中, and it is still there after a reload.
+        drag(page, first, "doing")
+        page.wait_for_selector(f'.column-body[data-column="doing"] {first}[data-version="2"]')
+        assert page.locator("#count-doing").inner_text() == "2"
+        page.reload()
+        assert page.locator(f'.column-body[data-column="doing"] {first}').count() == 1
+        assert db.session.get(Node, world["first"]).status == "doing"
+
+        # Straight to 已销号: refused, the card snaps back, the message says why.
+        drag(page, second, "done")
+        page.wait_for_selector("#board-message.message-error")
+        assert "不能从“推进中”直接拖到“已销号”" in page.locator("#board-message").inner_text()
+        assert page.locator(f'.column-body[data-column="doing"] {second}').count() == 1
+        screenshot(page, "board-snap-back")
+
+        # Into 待销号: the sign-off dialog, with a file.
+        drag(page, second, "review")
+        page.wait_for_selector("dialog#modal[open] textarea[name=note]")
+        page.fill("dialog#modal textarea[name=note]", "已取得县住建局核发的施工许可证")
+        page.set_input_files("dialog#modal input[type=file]", str(evidence))
+        screenshot(page, "board-sign-off-dialog")
+        page.click("dialog#modal button[type=submit]")
+        page.wait_for_selector(f'.column-body[data-column="review"] {second}')
+        assert not page.locator("dialog#modal").evaluate("d => d.open")
+        node = db.session.get(Node, world["second"])
+        assert node.status == "review" and [e.original_name for e in node.evidence] == ["施工许可证.pdf"]
+
+        # The supervisor verifies it on the board: the card turns green.
+        page.context.clear_cookies()
+        _login(page, base, "sup")
+        page.goto(f"{base}{board_url}")
+        drag(page, second, "done")
+        page.wait_for_selector(f'.column-body[data-column="done"] {second}[data-card="green"]')
+        screenshot(page, "board-verified-green")
+        assert errors == [], errors
+    card = db.session.scalars(select(CardEvent).where(CardEvent.node_id == world["second"])).one()
+    assert card.colour == "green" and not card.is_withdrawn
+
+
+def test_keyboard_move_without_a_mouse(app, world):
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+        _login(page, base, "staff")
+        card = page.locator(f"#node-{world['first']}")
+        card.locator("summary").focus()
+        page.keyboard.press("Enter")
+        card.locator("select[name=status]").select_option("doing")
+        card.locator("button[type=submit]").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f'.column-body[data-column="doing"] #node-{world["first"]}')
+        screenshot(page, "board-phone")
+    assert db.session.get(Node, world["first"]).status == "doing"
