@@ -16,6 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     os.makedirs(app.instance_path, exist_ok=True)
 
     from portal import audit, auth, clock, errors, i18n, security, templating

@@ -25,6 +25,15 @@ def database_url(raw: str | None, instance_path: str) -> str:
     return raw
 
 
+def engine_options(url: str) -> dict:
+    """Pool settings that suit the database the URL names."""
+    if url.startswith("sqlite"):
+        # The default file database is shared by the web process, workers and
+        # the CLI: wait for a lock instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
 def from_environment(instance_path: str, env: dict[str, str] | None = None) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if env is None else env)
@@ -35,17 +44,11 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
             raise ConfigError("SECRET_KEY must be set when JIEDIAN_ENV is " + mode)
         secret = "jiedian-development-only-secret"
     url = database_url(env.get("DATABASE_URL"), instance_path)
-    engine_options: dict = {"pool_pre_ping": True}
-    if url.startswith("sqlite"):
-        # The default file database is shared by the web process, workers and
-        # the CLI: wait for a lock instead of failing at once.
-        engine_options = {"connect_args": {"timeout": 30}}
     return {
         "JIEDIAN_ENV": mode,
         "TESTING": mode == "testing",
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "JIEDIAN_TZ": env.get("JIEDIAN_TZ", "Asia/Shanghai"),
         # Fixes "today" for a demonstration or a training county; unset in production.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from sqlalchemy import Date, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from portal.extensions import db
 
@@ -29,3 +31,37 @@ def is_unique_violation(error: Exception) -> bool:
     """True when an IntegrityError comes from a UNIQUE constraint (either database)."""
     text = str(getattr(error, "orig", error)).lower()
     return "unique" in text or "duplicate key" in text
+
+
+def insert_ignoring_duplicates(model):
+    """``INSERT … ON CONFLICT DO NOTHING`` for the session's database.
+
+    Both SQLite and PostgreSQL skip a row that would break any unique
+    constraint or unique index (partial ones included) when no conflict
+    target is named: the database decides, so concurrent writers cannot both win.
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = db.session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
+class add_days(FunctionElement):  # noqa: N801 - reads as SQL
+    """``date + n days`` in either database: ``add_days(Node.deadline, 1)``."""
+
+    type = Date()
+    inherit_cache = True
+    name = "add_days"
+
+
+@compiles(add_days, "postgresql")
+def _add_days_pg(element, compiler, **kw):
+    day, days = list(element.clauses)
+    return f"(({compiler.process(day, **kw)}) + ({compiler.process(days, **kw)})::integer)"
+
+
+@compiles(add_days, "sqlite")
+def _add_days_sqlite(element, compiler, **kw):
+    day, days = list(element.clauses)
+    return f"date({compiler.process(day, **kw)}, ({compiler.process(days, **kw)}) || ' days')"

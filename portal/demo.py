@@ -1087,6 +1087,7 @@ class _CountyBuilder:
                                RED_REASON.format(deadline=life.committed))
         if life.submitted is not None:
             node.submitted_at = self.at_random(life.submitted, 15, 18)
+            node.submitted_on = life.submitted
             node.submitted_by = person
             node.submission_note = SUBMISSION_NOTE
             latest = max(latest, node.submitted_at)

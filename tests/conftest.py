@@ -81,7 +81,21 @@ def database_template(tmp_path_factory):
     return path
 
 
+def _seed_rows():
+    """The rows the data migrations insert (the holiday calendar), to restore after a truncate."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "migrations" / "versions" / "0002_calendar_days.py"
+    spec = importlib.util.spec_from_file_location("calendar_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.calendar_day, module._rows()
+
+
 def _truncate_all(engine) -> None:
+    """Empty every table, then put back what the migrations seed (as a fresh database has it)."""
+    table, rows = _seed_rows()
     with engine.begin() as conn:
         tables = [
             r[0]
@@ -90,6 +104,7 @@ def _truncate_all(engine) -> None:
             )
         ]
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        conn.execute(table.insert(), rows)
 
 
 class IsolatedClient(FlaskClient):

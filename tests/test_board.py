@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,9 +33,9 @@ def world(app):
         "todo": f.node(project, title="完成土地摘牌", deadline=date(2026, 6, 30)),
         "soon": f.node(project, title="取得施工许可证", deadline=date(2026, 6, 17), status="doing"),
         "review": f.node(project, title="主体结构封顶", deadline=date(2026, 6, 20), status="review",
-                         submitted_at=datetime(2026, 6, 12, 8, 0, tzinfo=__import__("datetime").UTC)),
+                         submitted_at=datetime(2026, 6, 12, 8, 0, tzinfo=UTC), submitted_on=date(2026, 6, 12)),
         "late_review": f.node(project, title="设备安装调试", deadline=date(2026, 6, 10), status="review", card="yellow",
-                              submitted_at=datetime(2026, 6, 14, 8, 0, tzinfo=__import__("datetime").UTC)),
+                              submitted_at=datetime(2026, 6, 14, 8, 0, tzinfo=UTC), submitted_on=date(2026, 6, 14)),
     }
     db.session.add(CardEvent(node=nodes["late_review"], unit=township, colour="yellow", points=0, effective_date=date(2026, 6, 11)))
     db.session.commit()
@@ -197,7 +197,7 @@ def test_reject_needs_a_reason_and_clears_the_submission(client, auth, world):
     assert response.status_code == 422 and "理由" in response.get_data(as_text=True)
     assert _move(auth, node_id, "doing", reason="材料不全，缺少验收单").status_code == 200
     node = db.session.get(Node, node_id)
-    assert node.status == "doing" and node.submitted_at is None
+    assert node.status == "doing" and node.submitted_at is None and node.submitted_on is None
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "node.reject")).one()
     assert "缺少验收单" in entry.summary
 

@@ -323,6 +323,7 @@ def upgrade():
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('card', sa.String(length=8), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('submitted_on', sa.Date(), nullable=True),
     sa.Column('submitted_by_id', sa.Integer(), nullable=True),
     sa.Column('submission_note', sa.Text(), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal import audit
+from portal.database import insert_ignoring_duplicates
 from portal.extensions import db
 from portal.models import CardEvent, Node, ScoringPolicy, User
 
@@ -47,9 +46,7 @@ def issue_rule_card(
         "issued_by_id": actor.id if actor is not None else None,
         "policy_id": policy.id,
     }
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(CardEvent).values(**values).on_conflict_do_nothing().returning(CardEvent.id)
+    stmt = insert_ignoring_duplicates(CardEvent).values(**values).on_conflict_do_nothing().returning(CardEvent.id)
     card_id = db.session.execute(stmt).scalar()
     if card_id is None:
         return None

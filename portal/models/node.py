@@ -47,6 +47,9 @@ class Node(Base):
     status: Mapped[str] = mapped_column(String(8), default="todo")
     card: Mapped[str] = mapped_column(String(8), default="none")
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The county date of submitted_at: what lateness is judged on (rule 5),
+    # kept as a date so the sweep can compare it with deadlines in SQL.
+    submitted_on: Mapped[date | None] = mapped_column(Date)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     submission_note: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

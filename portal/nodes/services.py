@@ -6,7 +6,7 @@ but never commits, and writes the audit log.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from portal import audit, permissions
 from portal.cards.services import issue_rule_card, rule_cards
@@ -130,6 +130,7 @@ def submit(actor: User, node: Node, note: str, uploads: list[tuple[str, bytes]],
     before = {"status": node.status}
     node.status = "review"
     node.submitted_at = clock.now()
+    node.submitted_on = clock.local_date(node.submitted_at)
     node.submitted_by_id = actor.id
     node.submission_note = note
     audit.record(
@@ -143,7 +144,7 @@ def submit(actor: User, node: Node, note: str, uploads: list[tuple[str, bytes]],
 def verify(actor: User, node: Node, *, clock: Clock) -> None:
     """销号: close the node; on-time submissions earn the green card (rule 1)."""
     today = clock.today()
-    submitted_on = clock.local_date(node.submitted_at) if node.submitted_at else today
+    submitted_on = node.submitted_on or today
     node.status = "done"
     node.closed_at = clock.now()
     node.closed_by_id = actor.id
@@ -161,6 +162,7 @@ def reject(actor: User, node: Node, reason: str) -> None:
     before = {"status": node.status, "submitted_at": node.submitted_at}
     node.status = "doing"
     node.submitted_at = None
+    node.submitted_on = None
     node.submitted_by_id = None
     audit.record(actor, "node.reject", node, summary=f"{node.title}：{reason}", before=before, after={"status": "doing", "reason": reason})
 
@@ -172,6 +174,7 @@ def reopen(actor: User, node: Node, reason: str, *, clock: Clock) -> None:
     node.closed_at = None
     node.closed_by_id = None
     node.submitted_at = None
+    node.submitted_on = None
     node.submitted_by_id = None
     green = rule_cards(node.id).get("green")
     if green is not None and not green.is_withdrawn:
@@ -238,6 +241,3 @@ def days_overdue(node: Node, today: date) -> int:
     return max(0, (today - node.effective_deadline).days)
 
 
-def submitted_on(node: Node, clock: Clock) -> date | None:
-    at: datetime | None = node.submitted_at
-    return clock.local_date(at) if at else None

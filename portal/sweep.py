@@ -1,0 +1,361 @@
+"""The overdue sweep (SPEC section 3, rules 2, 4, 6, 9, 10).
+
+``sweep(as_of)`` issues, for every day up to and including ``as_of``, the
+cards those days call for, each with its true effective date:
+
+- **yellow** (rule 2): a node not submitted by its deadline D, effective D+1;
+- **red** (rule 4): a yellow node not submitted by its committed deadline C,
+  effective C+1, or one with no approved re-commitment within the grace period
+  of ``recommit_grace_days`` Chinese working days from its yellow card,
+  effective the day after the grace period; a red node becomes key supervision;
+- **due-soon warnings**, once per node;
+- **interview proposals** (rule 6): one per red card, and one per unit and
+  month that reaches ``interview_yellow_threshold`` yellow cards.
+
+It is idempotent and catches up: what it issues depends only on recorded
+facts (deadlines, submission dates, approvals), never on which days it ran,
+and a card that exists in any state — even withdrawn — is never issued again.
+Cards are inserted with ``ON CONFLICT DO NOTHING`` against the partial unique
+index, so two sweeps at once issue each card once. Queries select the late
+nodes only; their cost grows with those, not with all nodes. The caller
+commits once: a sweep killed midway leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, update
+from sqlalchemy.orm import aliased
+
+from portal import audit, notify
+from portal.clock import Clock
+from portal.database import add_days, insert_ignoring_duplicates
+from portal.extensions import db
+from portal.models import CardEvent, Interview, Node, Recommitment, ScoringPolicy, interview_card
+from portal.policy import policy_on
+from portal.workdays import WorkCalendar
+
+
+@dataclass
+class SweepResult:
+    as_of: date
+    yellow: int = 0
+    red: int = 0
+    warned: int = 0
+    interviews: int = 0
+    card_ids: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        """The one line the CLI prints (SPEC section 6)."""
+        return (
+            f"sweep as_of={self.as_of.isoformat()} yellow={self.yellow} red={self.red} "
+            f"warned={self.warned} interviews={self.interviews}"
+        )
+
+    def as_dict(self) -> dict:
+        return {"as_of": self.as_of.isoformat(), "yellow": self.yellow, "red": self.red,
+                "warned": self.warned, "interviews": self.interviews}
+
+
+class SweepDateError(ValueError):
+    pass
+
+
+def sweep(as_of: date, clock: Clock) -> SweepResult:
+    """Apply the rules for every day up to ``as_of``; flushes, the caller commits."""
+    if as_of > clock.today():
+        raise SweepDateError(f"cannot sweep a future date ({as_of.isoformat()} is after today)")
+    result = SweepResult(as_of)
+    yellow = _issue_yellow(as_of)
+    red = _issue_red_after_commitment(as_of) + _issue_red_after_grace(as_of, clock)
+    result.yellow, result.red = len(yellow), len(red)
+    result.card_ids = [card_id for card_id, _ in yellow + red]
+    warned = _warn_due_soon(as_of)
+    result.warned = len(warned)
+    interviews = _propose_interviews(as_of)
+    result.interviews = len(interviews)
+    _notify(clock, yellow, red, warned, interviews)
+    audit.record(None, "sweep.run", object_type="sweep", summary=result.line(), after=result.as_dict())
+    db.session.flush()
+    return result
+
+
+# -- cards ------------------------------------------------------------------
+
+
+def _policy_periods(last: date) -> list[tuple[ScoringPolicy, date, date | None]]:
+    """(policy, first effective date, first date of the next policy or None) up to ``last``."""
+    rows = db.session.scalars(
+        select(ScoringPolicy).where(ScoringPolicy.effective_from <= last).order_by(ScoringPolicy.effective_from)
+    ).all()
+    if not rows:
+        return [(policy_on(last), date.min, None)]
+    periods = []
+    if rows[0].effective_from > date.min:
+        periods.append((policy_on(date.min), date.min, rows[0].effective_from))
+    for i, row in enumerate(rows):
+        periods.append((row, row.effective_from, rows[i + 1].effective_from if i + 1 < len(rows) else None))
+    return periods
+
+
+def _any_card(colour: str):
+    """EXISTS a rule card of this colour for the node — live or withdrawn.
+
+    An alias, so that inside ``INSERT INTO card_event … SELECT`` the subquery
+    is not correlated away to the table being inserted into.
+    """
+    card = aliased(CardEvent)
+    return exists().where(card.node_id == Node.id, card.colour == colour, card.is_manual.is_(False)).correlate(Node)
+
+
+def _live_card(colour: str):
+    card = aliased(CardEvent)
+    return exists().where(
+        card.node_id == Node.id, card.colour == colour, card.is_manual.is_(False), card.is_withdrawn.is_(False),
+    ).correlate(Node)
+
+
+def _insert_cards(colour: str, effective, due_by, as_of: date, conditions) -> list[tuple[int, int]]:
+    """INSERT … SELECT the cards of one colour, one statement per policy period.
+
+    ``effective`` is the SQL expression of each card's effective date and
+    ``due_by`` the date the node had to be submitted by. Returns (card id, node id).
+    """
+    issued: list[tuple[int, int]] = []
+    for policy, start, end in _policy_periods(as_of):
+        points = {"yellow": policy.yellow_points, "red": policy.red_points}[colour]
+        period = [effective >= start] if start > date.min else []
+        if end is not None:
+            period.append(effective < end)
+        source = select(
+            Node.id, Node.unit_id, literal(colour), Node.weight * points, effective,
+            literal(_reason(colour)), literal(False), literal(policy.id), literal(False), literal(""),
+        ).where(
+            effective <= as_of,
+            or_(Node.submitted_on.is_(None), Node.submitted_on > due_by),
+            ~_any_card(colour),
+            *conditions,
+            *period,
+        )
+        stmt = (
+            insert_ignoring_duplicates(CardEvent)
+            .from_select(
+                ["node_id", "unit_id", "colour", "points", "effective_date", "reason", "is_manual",
+                 "policy_id", "is_withdrawn", "withdrawn_reason"],
+                source,
+            )
+            .on_conflict_do_nothing()
+            .returning(CardEvent.id, CardEvent.node_id)
+        )
+        issued += [tuple(row) for row in db.session.execute(stmt)]
+    return issued
+
+
+def _reason(colour: str) -> str:
+    return {
+        "yellow": "超过节点时限未提交销号，系统自动记黄牌",
+        "red": "黄牌节点超过重新承诺时限仍未完成，系统自动记红牌并列入重点督办",
+        "red-grace": "黄牌节点在宽限期内未获准重新承诺，系统自动记红牌并列入重点督办",
+    }[colour]
+
+
+def _issue_yellow(as_of: date) -> list[tuple[int, int]]:
+    issued = _insert_cards("yellow", add_days(Node.deadline, 1), Node.deadline, as_of, [])
+    _mark_nodes([node_id for _, node_id in issued], card="yellow")
+    return issued
+
+
+def _issue_red_after_commitment(as_of: date) -> list[tuple[int, int]]:
+    issued = _insert_cards(
+        "red", add_days(Node.committed_deadline, 1), Node.committed_deadline, as_of,
+        [Node.committed_deadline.is_not(None), _live_card("yellow")],
+    )
+    _mark_nodes([node_id for _, node_id in issued], card="red")
+    return issued
+
+
+def _issue_red_after_grace(as_of: date, clock: Clock) -> list[tuple[int, int]]:
+    """Yellow nodes with no approved re-commitment within the working-day grace period.
+
+    The grace period needs the holiday calendar, so the candidates are judged
+    here rather than in SQL; the query still selects late nodes only, and
+    leaves out those finished before any grace period could have ended (n
+    working days span at least n calendar days).
+    """
+    shortest = db.session.scalar(select(func.min(ScoringPolicy.recommit_grace_days))) or policy_on(as_of).recommit_grace_days
+    candidates = db.session.execute(
+        select(Node.id, Node.unit_id, Node.weight, Node.submitted_on, CardEvent.effective_date)
+        .join(CardEvent, and_(CardEvent.node_id == Node.id, CardEvent.colour == "yellow",
+                              CardEvent.is_manual.is_(False), CardEvent.is_withdrawn.is_(False)))
+        .where(
+            CardEvent.effective_date < as_of,
+            ~_any_card("red"),
+            or_(Node.submitted_on.is_(None), Node.submitted_on > add_days(CardEvent.effective_date, max(shortest, 1) - 1)),
+        )
+    ).all()
+    if not candidates:
+        return []
+    first_approval = dict(
+        db.session.execute(
+            select(Recommitment.node_id, func.min(Recommitment.decided_at))
+            .where(Recommitment.state == "approved", Recommitment.node_id.in_([c.id for c in candidates]))
+            .group_by(Recommitment.node_id)
+        ).all()
+    )
+    earliest = min(c.effective_date for c in candidates)
+    calendar = WorkCalendar(earliest, as_of + timedelta(days=60))
+    rows = []
+    for c in candidates:
+        policy = policy_on(c.effective_date)
+        grace_end = calendar.nth_workday(c.effective_date, policy.recommit_grace_days)
+        effective = grace_end + timedelta(days=1)
+        if effective > as_of:
+            continue
+        if c.submitted_on is not None and c.submitted_on <= grace_end:
+            continue  # finished within the grace period: it stays yellow
+        approved_at = first_approval.get(c.id)
+        if approved_at is not None and clock.local_date(approved_at) <= grace_end:
+            continue  # re-committed in time: the committed deadline decides now
+        red_policy = policy_on(effective)
+        rows.append({
+            "node_id": c.id, "unit_id": c.unit_id, "colour": "red", "points": red_policy.red_points * c.weight,
+            "effective_date": effective, "reason": _reason("red-grace"), "is_manual": False,
+            "policy_id": red_policy.id, "is_withdrawn": False, "withdrawn_reason": "",
+        })
+    if not rows:
+        return []
+    stmt = insert_ignoring_duplicates(CardEvent).on_conflict_do_nothing().returning(CardEvent.id, CardEvent.node_id)
+    issued = [tuple(row) for row in db.session.execute(stmt, rows)]
+    _mark_nodes([node_id for _, node_id in issued], card="red")
+    return issued
+
+
+def _mark_nodes(node_ids: list[int], *, card: str) -> None:
+    """Show the new colour on the nodes (bumping their version: open boards refresh)."""
+    if not node_ids:
+        return
+    values = {"card": card, "version": Node.version + 1}
+    if card == "red":
+        values["is_key_supervision"] = True
+    stmt = update(Node).where(Node.id.in_(node_ids))
+    if card == "yellow":
+        stmt = stmt.where(Node.card != "red")
+    db.session.execute(stmt.values(**values).execution_options(synchronize_session=False))
+    db.session.expire_all()
+
+
+# -- warnings ---------------------------------------------------------------
+
+
+def _warn_due_soon(as_of: date) -> list[tuple[int, int, int | None, str, date]]:
+    """预警, once per node: open nodes whose effective deadline is within warn_days."""
+    warn_days = policy_on(as_of).warn_days
+    effective = func.coalesce(Node.committed_deadline, Node.deadline)
+    stmt = (
+        update(Node)
+        .where(
+            Node.status.in_(("todo", "doing")),
+            Node.warned_on.is_(None),
+            effective >= as_of,
+            effective <= as_of + timedelta(days=warn_days),
+        )
+        .values(warned_on=as_of)
+        .returning(Node.id, Node.unit_id, Node.responsible_user_id, Node.title, effective)
+        .execution_options(synchronize_session=False)
+    )
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+# -- interviews -------------------------------------------------------------
+
+
+def _propose_interviews(as_of: date) -> list[Interview]:
+    proposed: list[Interview] = []
+    # One per red card.
+    reds = db.session.execute(
+        select(CardEvent.id, CardEvent.unit_id, CardEvent.effective_date)
+        .where(
+            CardEvent.colour == "red", CardEvent.is_withdrawn.is_(False), CardEvent.effective_date <= as_of,
+            ~exists().where(Interview.trigger_key == literal("red:", String) + cast(CardEvent.id, String)),
+        )
+    ).all()
+    for card_id, unit_id, effective in reds:
+        interview = _propose(unit_id, "red", f"red:{card_id}", effective, [card_id])
+        if interview is not None:
+            proposed.append(interview)
+    # One per unit and month reaching the yellow-card threshold (this month and the two before).
+    first = (as_of.replace(day=1) - timedelta(days=62)).replace(day=1)
+    yellows = db.session.execute(
+        select(CardEvent.id, CardEvent.unit_id, CardEvent.effective_date)
+        .where(CardEvent.colour == "yellow", CardEvent.is_withdrawn.is_(False),
+               CardEvent.effective_date.between(first, as_of))
+        .order_by(CardEvent.effective_date, CardEvent.id)
+    ).all()
+    by_month: dict[tuple[int, str], list[tuple[int, date]]] = defaultdict(list)
+    for card_id, unit_id, effective in yellows:
+        by_month[(unit_id, effective.strftime("%Y-%m"))].append((card_id, effective))
+    for (unit_id, month), cards in sorted(by_month.items()):
+        threshold = policy_on(cards[-1][1]).interview_yellow_threshold
+        if len(cards) < threshold:
+            continue
+        interview = _propose(unit_id, "yellow_threshold", f"yellow:{unit_id}:{month}", cards[threshold - 1][1],
+                             [card_id for card_id, _ in cards])
+        if interview is not None:
+            proposed.append(interview)
+    return proposed
+
+
+def _propose(unit_id: int, trigger: str, key: str, on: date, card_ids: list[int]) -> Interview | None:
+    stmt = (
+        insert_ignoring_duplicates(Interview)
+        .values(unit_id=unit_id, trigger=trigger, trigger_key=key, state="proposed", proposed_on=on,
+                place="", interviewer_name="", bring="", minutes="")
+        .on_conflict_do_nothing()
+        .returning(Interview.id)
+    )
+    interview_id = db.session.execute(stmt).scalar()
+    if interview_id is None:
+        return None  # another sweep proposed it first
+    db.session.execute(interview_card.insert(), [{"interview_id": interview_id, "card_event_id": c} for c in card_ids])
+    interview = db.session.get(Interview, interview_id)
+    audit.record(None, "interview.propose", interview, summary=key, after={"unit_id": unit_id, "trigger": trigger, "cards": card_ids})
+    return interview
+
+
+# -- notifications ----------------------------------------------------------
+
+
+def _notify(clock: Clock, yellow, red, warned, interviews) -> None:
+    now = clock.now()
+    card_nodes = {node_id for _, node_id in yellow + red}
+    nodes = {
+        n.id: n for n in db.session.execute(
+            select(Node.id, Node.title, Node.unit_id, Node.responsible_user_id).where(Node.id.in_(card_nodes))
+        )
+    } if card_nodes else {}
+    units = {n.unit_id for n in nodes.values()} | {w[1] for w in warned} | {i.unit_id for i in interviews}
+    staff = notify.unit_staff(units)
+    leaders = notify.leaders_in_charge({nodes[node_id].unit_id for _, node_id in red})
+    for card_id, node_id in yellow:
+        n = nodes[node_id]
+        notify.send(staff[n.unit_id] + [n.responsible_user_id], "card.yellow", f"节点“{n.title}”超期未销号，已记黄牌",
+                    body="请在线说明超期原因并重新承诺完成时间。", link=f"/nodes/{node_id}", node_id=node_id,
+                    key=f"card:{card_id}", now=now)
+    for card_id, node_id in red:
+        n = nodes[node_id]
+        notify.send(staff[n.unit_id] + leaders[n.unit_id] + [n.responsible_user_id], "card.red",
+                    f"节点“{n.title}”已记红牌，列入重点督办", link=f"/nodes/{node_id}", node_id=node_id,
+                    key=f"card:{card_id}", now=now)
+    for node_id, unit_id, person_id, title, due in warned:
+        notify.send(staff.get(unit_id, []) + [person_id], "node.due_soon", f"节点“{title}”将于{due.isoformat()}到期",
+                    body="请抓紧推进并按时提交销号申请。", link=f"/nodes/{node_id}", node_id=node_id,
+                    key=f"warn:{node_id}:{due.isoformat()}", now=now)
+    if interviews:
+        watchers = notify.supervisors()
+        for interview in interviews:
+            notify.send(watchers + staff.get(interview.unit_id, []), "interview.proposed",
+                        f"拟对{interview.unit.name}进行{'红牌' if interview.trigger == 'red' else '黄牌'}约谈",
+                        link=f"/interviews/{interview.id}", key=f"interview:{interview.id}", now=now)
