@@ -37,7 +37,8 @@ def enqueue(
 ) -> Job:
     """Put a job on a queue; with ``job_id``, at most one live job per id.
 
-    Retries wait 10 s, then 60 s: a worker killed mid-job (or a database
+    Retries wait 10 s, then 10 s, then 60 s (RQ picks the interval by the
+    retry count, counting from one): a worker killed mid-job (or a database
     restarting) gets its job run again, and jobs are written to be safe to re-run.
     """
     try:
@@ -56,7 +57,7 @@ def enqueue(
             job_timeout=timeout,
             result_ttl=7 * 24 * 3600,
             failure_ttl=30 * 24 * 3600,
-            retry=Retry(max=retries, interval=[10, 60]) if retries else None,
+            retry=Retry(max=retries, interval=[10, 10, 60]) if retries else None,
             description=description,
             **kwargs,
         )

@@ -37,9 +37,10 @@ class Entry:
     queue: str = "default"
 
 
-# The schedule. Issue-specific jobs (the daily sweep, the Monday ranking) are
-# added here as they are built.
+# The schedule, in county time. The sweep catches up by itself, so a missed
+# run costs nothing but a later card notice.
 SCHEDULE: tuple[Entry, ...] = (
+    Entry("daily-sweep", "jobs.sweep.run_sweep", time(0, 10), timeout=1800),
     Entry("purge-expired", "jobs.maintenance.purge_expired", time(3, 30), timeout=300),
 )
 

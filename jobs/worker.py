@@ -25,4 +25,6 @@ def run_worker(app, burst: bool = False, queues: tuple[str, ...] = QUEUES) -> bo
     """Work the portal's queues inside an app context (jobs inherit it)."""
     with app.app_context():
         worker = PortalWorker(list(queues), connection=get_redis())
-        return worker.work(burst=burst, with_scheduler=False)
+        # with_scheduler: retries wait in RQ's scheduled registry, and a
+        # worker-run scheduler (one at a time, by lock) puts them back.
+        return worker.work(burst=burst, with_scheduler=True)

@@ -41,13 +41,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.boards.views import bp as boards_bp
+    from portal.cards.views import bp as cards_bp
     from portal.health.views import bp as health_bp
     from portal.main.views import bp as main_bp
     from portal.nodes.views import bp as nodes_bp
+    from portal.notifications import views as notifications
     from portal.projects.views import bp as projects_bp
+    from portal.sweeps.views import bp as sweeps_bp
 
-    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp):
+    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp, sweeps_bp, cards_bp, notifications.bp):
         app.register_blueprint(blueprint)
+    notifications.init_app(app)
 
     from portal import cli
 

@@ -100,8 +100,55 @@ def scheduler_command():
     run_scheduler(current_app)
 
 
+@click.command("sweep")
+@click.option("--as-of", "as_of", default=None, help="The date to sweep, YYYY-MM-DD (default: today).")
+@click.option("--enqueue", is_flag=True, help="Run it on a worker and wait for the result.")
+@click.option("--timeout", default=600, show_default=True, help="With --enqueue: seconds to wait.")
+def sweep_command(as_of, enqueue, timeout):
+    """Run the overdue sweep; prints `sweep as_of=… yellow=N red=N warned=N interviews=N`."""
+    import time as systime
+
+    from portal.clock import get_clock
+    from portal.sweep import SweepDateError, SweepResult, sweep
+
+    clock = get_clock()
+    try:
+        day = date.fromisoformat(as_of) if as_of else clock.today()
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--as-of") from None
+    if day > clock.today():
+        raise click.BadParameter(f"{day.isoformat()} is in the future", param_hint="--as-of")
+    if not enqueue:
+        try:
+            result = sweep(day, clock)
+        except SweepDateError as error:
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+        click.echo(result.line())
+        return
+    from jobs.queue import QueueUnavailable
+    from portal.sweeps import start_sweep
+
+    try:
+        run, job = start_sweep(None, day)
+    except QueueUnavailable as error:
+        raise click.ClickException(f"the queue is unavailable ({error}); run without --enqueue") from None
+    deadline = systime.monotonic() + timeout
+    while systime.monotonic() < deadline:
+        status = job.get_status(refresh=True)
+        if status == "finished":
+            values = job.return_value()
+            click.echo(SweepResult(day, values["yellow"], values["red"], values["warned"], values["interviews"]).line())
+            return
+        if status == "failed":
+            raise click.ClickException(f"the sweep job {job.id} failed; see the worker's log")
+        systime.sleep(0.5)
+    raise click.ClickException(f"enqueued {job.id}, but no worker finished it within {timeout} s")
+
+
 def init_app(app) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(sweep_command)

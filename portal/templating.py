@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 
@@ -48,6 +49,7 @@ def init_app(app) -> None:
 
     app.jinja_env.globals.update(
         allowed_targets=allowed_targets,
+        timedelta=timedelta,
         role_label=lambda code: ROLE_LABELS.get(code, code),
         stage_label=lambda code: STAGE_LABELS.get(code, code),
         status_label=lambda code: STATUS_LABELS.get(code, code),

@@ -6,10 +6,12 @@ none, so a new route cannot ship without a decision about who may use it.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from portal.extensions import db
-from portal.models import Evidence
+from portal.models import CardEvent, Evidence, JobRun, Recommitment
 from tests import factories as f
 
 ROLES = ("anonymous", "admin", "supervisor", "leader", "unit_staff", "contact")
@@ -51,6 +53,19 @@ EXPECTED: dict[str, set[str] | None] = {
     "nodes.upload_evidence": SETUP,
     "nodes.download_evidence": READ_ALL,
     "nodes.queue": {"supervisor"},
+    "sweeps.index": {"supervisor"},
+    "sweeps.start": {"supervisor"},
+    "sweeps.status": {"supervisor"},
+    "cards.file_recommitment": SETUP,
+    "cards.queue": {"leader"},
+    "cards.decide": {"leader"},  # the leader is in charge of the node's unit
+    "cards.issue": {"supervisor"},
+    "cards.withdraw": {"supervisor"},
+    "notifications.index": ALL,
+    "notifications.mark_read": ALL,
+    "admin.policy": ADMIN,
+    "admin.calendar": ADMIN,
+    "admin.calendar_delete": ADMIN,
 }
 
 
@@ -70,6 +85,11 @@ def world(app):
     evidence = Evidence(node=node, original_name=stored.original_name, storage_key=stored.storage_key,
                         content_type=stored.content_type, size_bytes=stored.size_bytes, sha256=stored.sha256)
     db.session.add(evidence)
+    users["leader"].units_in_charge.append(other)
+    card = CardEvent(node=node, unit=other, colour="yellow", points=0, effective_date=date(2026, 6, 1))
+    request = Recommitment(node=node, reason="征迁未完成", new_deadline=date(2026, 7, 30))
+    run = JobRun(kind="sweep", params={"as_of": "2026-06-15"}, state="finished")
+    db.session.add_all([card, request, run])
     db.session.commit()
     return {
         "users": users,
@@ -81,6 +101,10 @@ def world(app):
             "project_id": project.id,
             "node_id": node.id,
             "evidence_id": evidence.id,
+            "card_id": card.id,
+            "request_id": request.id,
+            "run_id": run.id,
+            "day": "2026-10-01",
             "code": "zh_CN",
             "filename": "app.css",
         },

@@ -4,12 +4,21 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     IntegerField,
     PasswordField,
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from portal.forms import MultiSelect, NoMarkup, Unique, options, strip
 from portal.models import ROLES, Category, League, Theme, Unit, User
@@ -141,3 +150,45 @@ class UserForm(FlaskForm):
     def validate_units_in_charge(self, field):
         if field.data and "leader" not in (self.roles.data or []):
             raise ValidationError(_l("Only leaders have units in charge."))
+
+
+def _points(label):
+    return IntegerField(label, validators=[InputRequired(REQUIRED), NumberRange(-100, 100, _l("Enter a whole number from -100 to 100."))])
+
+
+def _days(label, low, high):
+    return IntegerField(label, validators=[InputRequired(REQUIRED), NumberRange(low, high, _l("Enter a whole number from %(min)d to %(max)d.", min=low, max=high))])
+
+
+class PolicyForm(FlaskForm):
+    """A new scoring policy, in force from its date (never rewriting past cards)."""
+
+    effective_from = DateField(_l("In force from"), format="%Y-%m-%d", validators=[InputRequired(_l("Enter a date as YYYY-MM-DD."))])
+    green_points = _points(_l("Green card points (per weight)"))
+    yellow_points = _points(_l("Yellow card points (per weight)"))
+    red_points = _points(_l("Red card points (per weight)"))
+    warn_days = _days(_l("Due-soon warning (days before the deadline)"), 0, 30)
+    recommit_grace_days = _days(_l("Grace for re-commitment (working days)"), 1, 30)
+    interview_yellow_threshold = _days(_l("Yellow cards in a month that call an interview"), 1, 50)
+    recommit_max_days = _days(_l("Longest re-commitment (days)"), 1, 365)
+    project_yellow_lag = _days(_l("Project turns yellow when behind schedule by (percentage points)"), 0, 100)
+    project_red_lag = _days(_l("Project turns red when behind schedule by (percentage points)"), 0, 100)
+    note = StringField(_l("Note"), filters=[strip], validators=[Length(max=200, message=_l("At most %(max)d characters.", max=200)), NoMarkup()])
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def validate_effective_from(self, field):
+        if self.today and field.data and field.data < self.today:
+            raise ValidationError(_l("A policy can start today or later; past cards keep their points."))
+
+    def validate_project_red_lag(self, field):
+        if field.data is not None and self.project_yellow_lag.data is not None and field.data < self.project_yellow_lag.data:
+            raise ValidationError(_l("The red threshold cannot be below the yellow one."))
+
+
+class CalendarDayForm(FlaskForm):
+    day = DateField(_l("Date"), format="%Y-%m-%d", validators=[InputRequired(_l("Enter a date as YYYY-MM-DD."))])
+    is_workday = SelectField(_l("Kind"), choices=options([("0", _l("Holiday (no work)")), ("1", _l("Make-up working day"))]))
+    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(REQUIRED), Length(max=30, message=_l("At most %(max)d characters.", max=30)), NoMarkup()])

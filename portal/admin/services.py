@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal import audit
 from portal.auth.services import end_all_sessions
 from portal.extensions import db
-from portal.models import Category, League, Project, Theme, Unit, User
+from portal.models import CalendarDay, Category, League, Project, ScoringPolicy, Theme, Unit, User
 
 MAX_LEAGUES = 10
 
@@ -96,3 +96,44 @@ def save_user(actor: User, user: User, data: dict, roles: list[str], units_in_ch
     if was_active and not user.is_active_account:
         end_all_sessions(user)
     return user
+
+
+def save_policy(actor: User, data: dict, *, now) -> ScoringPolicy:
+    """A policy from a date: a new row, or the replacement of one not yet in force."""
+    row = db.session.scalar(select(ScoringPolicy).where(ScoringPolicy.effective_from == data["effective_from"]))
+    before = audit.snapshot(row, list(data)) if row else None
+    if row is None:
+        row = ScoringPolicy(created_by_id=actor.id, created_at=now)
+        db.session.add(row)
+    for name, value in data.items():
+        setattr(row, name, value if value is not None else "")
+    db.session.flush()
+    audit.record(actor, "policy.save", row, summary=f"from {row.effective_from.isoformat()}", before=before, after=audit.snapshot(row, list(data)))
+    return row
+
+
+def calendar_rows(year: int) -> list[CalendarDay]:
+    from datetime import date
+
+    return db.session.scalars(
+        select(CalendarDay).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31))).order_by(CalendarDay.day)
+    ).all()
+
+
+def save_calendar_day(actor: User, day, is_workday: bool, name: str) -> CalendarDay:
+    row = db.session.get(CalendarDay, day)
+    before = audit.snapshot(row, ["is_workday", "name"]) if row else None
+    if row is None:
+        row = CalendarDay(day=day)
+        db.session.add(row)
+    row.is_workday, row.name = is_workday, name
+    db.session.flush()
+    audit.record(actor, "calendar.save", object_type="calendar_day", summary=f"{day.isoformat()} {name}",
+                 before=before, after={"day": day, "is_workday": is_workday, "name": name})
+    return row
+
+
+def delete_calendar_day(actor: User, row: CalendarDay) -> None:
+    audit.record(actor, "calendar.delete", object_type="calendar_day", summary=f"{row.day.isoformat()} {row.name}",
+                 before={"day": row.day, "is_workday": row.is_workday, "name": row.name})
+    db.session.delete(row)

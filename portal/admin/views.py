@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -9,13 +11,26 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from portal.admin import services
-from portal.admin.forms import CategoryForm, LeagueForm, ThemeForm, UnitForm, UserForm
+from portal.admin.forms import (
+    CalendarDayForm,
+    CategoryForm,
+    LeagueForm,
+    PolicyForm,
+    ThemeForm,
+    UnitForm,
+    UserForm,
+)
 from portal.admin.services import RuleError
 from portal.auth.forms import EmptyForm
+from portal.clock import get_clock
 from portal.extensions import db
 from portal.forms import options
-from portal.models import Category, League, Theme, Unit, User
+from portal.models import CalendarDay, Category, League, ScoringPolicy, Theme, Unit, User
 from portal.permissions import can_manage_org, requires
+from portal.policy import DEFAULTS as POLICY_DEFAULTS
+from portal.policy import policy_on
+
+POLICY_FIELDS = tuple(POLICY_DEFAULTS)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -197,3 +212,53 @@ def user_edit(user_id: int | None = None):
         flash(_("Saved."), "success")
         return redirect(url_for("admin.users"), 303)
     return render_template("admin/user_form.html", form=form, user=user)
+
+
+# -- scoring policy and calendar ----------------------------------------------
+
+
+@bp.route("/policy", methods=["GET", "POST"])
+def policy():
+    today = get_clock().today()
+    current = policy_on(today)
+    form = PolicyForm(today=today)
+    if request.method == "GET":
+        for name in POLICY_FIELDS:
+            form[name].data = getattr(current, name)
+        form.effective_from.data = today
+    rows = db.session.scalars(select(ScoringPolicy).order_by(ScoringPolicy.effective_from.desc())).all()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("admin/policy.html", form=form, rows=rows, current=current, today=today), 422
+        services.save_policy(current_user, {name: form[name].data for name in (*POLICY_FIELDS, "effective_from", "note")}, now=get_clock().now())
+        db.session.commit()
+        flash(_("The new policy is saved; it applies from its date and leaves past cards as they were."), "success")
+        return redirect(url_for("admin.policy"), 303)
+    return render_template("admin/policy.html", form=form, rows=rows, current=current, today=today)
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+def calendar():
+    year = request.args.get("year", type=int) or get_clock().today().year
+    form = CalendarDayForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("admin/calendar.html", form=form, rows=services.calendar_rows(year), year=year), 422
+        services.save_calendar_day(current_user, form.day.data, form.is_workday.data == "1", form.name.data)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("admin.calendar", year=form.day.data.year), 303)
+    return render_template("admin/calendar.html", form=form, rows=services.calendar_rows(year), year=year)
+
+
+@bp.route("/calendar/<day>/delete", methods=["POST"])
+def calendar_delete(day: str):
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    row = db.get_or_404(CalendarDay, parsed)
+    services.delete_calendar_day(current_user, row)
+    db.session.commit()
+    flash(_("Deleted."), "success")
+    return redirect(url_for("admin.calendar", year=parsed.year), 303)

@@ -69,3 +69,66 @@ def rule_cards(node_id: int) -> dict[str, CardEvent]:
         select(CardEvent).where(CardEvent.node_id == node_id, CardEvent.is_manual.is_(False))
     )
     return {row.colour: row for row in rows}
+
+
+class CardError(Exception):
+    """A refused card change: ``status`` is the HTTP status, ``message`` for the user."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def refresh_node_card(node: Node) -> None:
+    """The colour a node shows: its worst live card (red > yellow > green)."""
+    live = db.session.scalars(
+        select(CardEvent.colour).where(CardEvent.node_id == node.id, CardEvent.is_withdrawn.is_(False))
+    ).all()
+    node.card = max(live, key=_RANK.__getitem__, default="none")
+
+
+def issue_manual_card(actor: User, node: Node, colour: str, reason: str, *, today: date) -> CardEvent:
+    """A supervisor's card by hand, with a reason; effective today, points by the policy."""
+    from portal import permissions
+    from portal.policy import policy_on
+
+    if not permissions.can_manage_cards(actor):
+        raise CardError(403, "只有督查人员可以手工记牌。")
+    if colour not in ("green", "yellow", "red"):
+        raise CardError(422, "请选择牌色。")
+    if not reason.strip():
+        raise CardError(422, "手工记牌须填写理由。")
+    policy = policy_on(today)
+    card = CardEvent(
+        node_id=node.id, unit_id=node.unit_id, colour=colour, points=points_for(colour, policy, node.weight),
+        effective_date=today, reason=reason.strip(), is_manual=True, issued_by_id=actor.id, policy_id=policy.id,
+    )
+    db.session.add(card)
+    db.session.flush()
+    refresh_node_card(node)
+    if colour == "red":
+        node.is_key_supervision = True
+    audit.record(actor, f"card.manual_{colour}", card, summary=f"{node.title}：{reason}",
+                 after={"node_id": node.id, "colour": colour, "points": card.points, "reason": reason})
+    return card
+
+
+def withdraw_card(actor: User, card: CardEvent, reason: str, *, now) -> None:
+    """Withdraw a card with a reason: it stays on record and no longer counts."""
+    from portal import permissions
+
+    if not permissions.can_manage_cards(actor):
+        raise CardError(403, "只有督查人员可以撤销记牌。")
+    if card.is_withdrawn:
+        raise CardError(409, "该记牌已被撤销。")
+    if not reason.strip():
+        raise CardError(422, "撤销记牌须填写理由。")
+    card.is_withdrawn = True
+    card.withdrawn_reason = reason.strip()
+    card.withdrawn_at = now
+    card.withdrawn_by_id = actor.id
+    db.session.flush()
+    refresh_node_card(card.node)
+    audit.record(actor, "card.withdraw", card, summary=f"{card.node.title}：{reason}",
+                 before={"is_withdrawn": False}, after={"is_withdrawn": True, "reason": reason})

@@ -105,8 +105,19 @@ def render_detail(node_id: int, *, progress_form: ProgressForm | None = None, st
     ).all()
     clock = get_clock()
     today = clock.today()
+    from portal.cards.forms import DecisionForm, ManualCardForm, RecommitForm, WithdrawForm
+    from portal.recommitments.services import may_file
+
+    pending = next((r for r in node.recommitments if r.state == "pending"), None)
     page = render_template(
         "nodes/detail.html",
+        recommit_refusal=may_file(node),
+        recommit_form=RecommitForm(formdata=None),
+        pending=pending,
+        decision_form=DecisionForm(formdata=None),
+        manual_form=ManualCardForm(formdata=None),
+        withdraw_form=WithdrawForm(formdata=None),
+        today=today,
         node=node,
         card=card_view(node, today, policy_on(today).warn_days),
         history=history,

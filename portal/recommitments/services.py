@@ -1,0 +1,101 @@
+"""Re-commitment (rule 3): after a yellow card the unit explains and names a new
+date; a leader in charge of the unit approves or rejects it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from portal import audit, notify, permissions
+from portal.cards.services import rule_cards
+from portal.clock import Clock
+from portal.extensions import db
+from portal.models import Node, Recommitment, User
+from portal.policy import policy_on
+
+
+class RecommitError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def may_file(node: Node) -> str | None:
+    """Why a re-commitment cannot be filed for this node now, or None."""
+    cards = rule_cards(node.id)
+    if "yellow" not in cards or cards["yellow"].is_withdrawn:
+        return "只有记黄牌的节点需要提交超期说明和重新承诺。"
+    if "red" in cards:
+        return "节点已记红牌，不能再重新承诺。"
+    if node.status not in ("todo", "doing"):
+        return "节点已提交销号，无需重新承诺。"
+    states = {r.state for r in node.recommitments}
+    if "pending" in states:
+        return "已有待审定的重新承诺，请等待分管领导审定。"
+    if "approved" in states:
+        return "重新承诺已获同意，请按承诺时间完成。"
+    return None
+
+
+def file_request(actor: User, node: Node, reason: str, new_date: date, *, clock: Clock) -> Recommitment:
+    if not permissions.can_submit_node(actor, node):
+        raise RecommitError(403, "只能为本单位的节点提交重新承诺。")
+    refusal = may_file(node)
+    if refusal:
+        raise RecommitError(422, refusal)
+    today = clock.today()
+    longest = policy_on(today).recommit_max_days
+    if new_date <= today:
+        raise RecommitError(422, "承诺完成日期须晚于今天。")
+    if new_date > today + timedelta(days=longest):
+        raise RecommitError(422, f"承诺完成日期不能晚于 {longest} 天之后（{(today + timedelta(days=longest)).isoformat()}）。")
+    request = Recommitment(node_id=node.id, reason=reason, new_deadline=new_date, filed_by_id=actor.id,
+                           filed_at=clock.now(), state="pending")
+    db.session.add(request)
+    db.session.flush()
+    audit.record(actor, "recommitment.file", request, summary=node.title,
+                 after={"node_id": node.id, "new_deadline": new_date, "reason": reason})
+    leaders = notify.leaders_in_charge([node.unit_id])[node.unit_id]
+    notify.send(leaders, "recommitment.filed", f"{node.unit.name}申请重新承诺：{node.title}", body=reason,
+                link="/recommitments", node_id=node.id, key=f"recommit-filed:{request.id}", now=clock.now())
+    return request
+
+
+def decide(actor: User, request: Recommitment, approve: bool, comment: str, *, clock: Clock) -> None:
+    node = request.node
+    if not permissions.can_decide_recommitment(actor, node):
+        raise RecommitError(403, "只有该单位的分管领导可以审定重新承诺。")
+    if request.state != "pending":
+        raise RecommitError(409, "该申请已审定。")
+    if "red" in rule_cards(node.id):
+        raise RecommitError(422, "节点已记红牌，重新承诺不再适用。")
+    if not approve and not comment.strip():
+        raise RecommitError(422, "不同意时请填写意见。")
+    request.state = "approved" if approve else "rejected"
+    request.decided_by_id = actor.id
+    request.decided_at = clock.now()
+    request.comment = comment.strip()
+    before = {"committed_deadline": node.committed_deadline}
+    if approve:
+        node.committed_deadline = request.new_deadline
+        node.warned_on = None  # the new date gets its own due-soon warning
+    audit.record(actor, f"recommitment.{request.state}", request, summary=node.title,
+                 before=before, after={"state": request.state, "committed_deadline": node.committed_deadline, "comment": request.comment})
+    staff = notify.unit_staff([node.unit_id])[node.unit_id]
+    verdict = "同意" if approve else "不同意"
+    notify.send(staff + [request.filed_by_id], "recommitment.decided", f"重新承诺{verdict}：{node.title}",
+                body=request.comment, link=f"/nodes/{node.id}", node_id=node.id,
+                key=f"recommit-decided:{request.id}", now=clock.now())
+
+
+def pending_for(actor: User) -> list[Recommitment]:
+    """Requests waiting for this leader: the units in their charge, oldest first."""
+    unit_ids = [u.id for u in actor.units_in_charge]
+    if not unit_ids:
+        return []
+    return db.session.scalars(
+        select(Recommitment).join(Node).where(Recommitment.state == "pending", Node.unit_id.in_(unit_ids))
+        .order_by(Recommitment.filed_at)
+    ).all()
