@@ -27,11 +27,12 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from portal import audit
-from portal.clock import Clock
+from portal.cards.services import issue_rule_card
+from portal.clock import Clock, FixedClock
 from portal.extensions import db
 from portal.models import (
     STAGES,
@@ -49,6 +50,7 @@ from portal.models import (
     Unit,
     User,
 )
+from portal.sweep import sweep
 
 SEED = 20260615
 COUNTY = "清溪县"
@@ -598,8 +600,6 @@ PROGRESS_TEXTS: tuple[tuple[int, tuple[str, ...]], ...] = (  # (up to percent, t
 )
 SUBMISSION_NOTE = "已按销号标准完成，相关材料已上传，请审核销号。"
 GREEN_REASON = "按期完成，审核销号"
-YELLOW_REASON = "超过节点时限（{deadline}）未提交销号，系统自动记黄牌"
-RED_REASON = "超过重新承诺时限（{deadline}）仍未完成，记红牌并列入重点督办"
 INTERVIEW_PLACE = "县委县政府督查室会议室"
 INTERVIEW_BRING = "超期情况说明、整改方案及责任人名单"
 INTERVIEW_MINUTES = "约谈对象就节点超期原因作出说明，明确了整改措施和完成时限，督查室跟踪问效。"
@@ -782,6 +782,7 @@ class _CountyBuilder:
         self.nodes: list[Node] = []
         self.rows: list[object] = []  # everything else to add
         self.contact_projects: list[Project] = []
+        self.greens: list[tuple[Node, date, User]] = []
         self.plans: dict[Project, _ProjectPlan] = {}
 
     # -- helpers -----------------------------------------------------------
@@ -1074,17 +1075,9 @@ class _CountyBuilder:
             life = self.story(dl, scenario) or _NodeLife()
         person = node.responsible_user
         latest = node.created_at
-        card = "none"
-        if scenario not in (OPEN, ON_TIME, REVIEW):
-            card = "yellow"
-            latest = self.card(node, card, dl + timedelta(days=1), YELLOW_REASON.format(deadline=dl))
+        late = scenario not in (OPEN, ON_TIME, REVIEW)
         latest = max(latest, self.recommit(node, scenario, life))
         node.committed_deadline = life.committed
-        if scenario in (RED_OPEN, RED_DONE) and life.committed is not None:
-            card = "red"
-            node.is_key_supervision = True
-            latest = self.card(node, card, life.committed + timedelta(days=1),
-                               RED_REASON.format(deadline=life.committed))
         if life.submitted is not None:
             node.submitted_at = self.at_random(life.submitted, 15, 18)
             node.submitted_on = life.submitted
@@ -1097,21 +1090,20 @@ class _CountyBuilder:
                 node.closed_by = closer
                 node.status = "done"
                 latest = max(latest, node.closed_at)
-                if card == "none":
-                    card = "green"
-                    self.card(node, card, life.closed, GREEN_REASON, closer, node.closed_at)
+                if not late:
+                    # Signed off on time: the card service issues the green card
+                    # once the node has its id (see build()).
+                    self.greens.append((node, life.closed, closer))
             else:
                 node.status = "review"
         else:
-            node.status = self.open_status(dl, card)
-        node.card = card
+            node.status = self.open_status(dl, late)
+        node.card = "none"  # the rules colour it: the green card at sign-off, the sweep the rest
         node.updated_at = latest
-        self.summary.nodes_by_status[node.status] += 1
-        self.summary.nodes_by_card[card] += 1
         self.progress(node, life)
 
-    def open_status(self, deadline: date, card: str) -> str:
-        if card != "none":
+    def open_status(self, deadline: date, late: bool) -> str:
+        if late:
             return "doing"
         ahead = (deadline - self.today).days
         chance = 0.7 if ahead <= 14 else 0.35 if ahead <= 45 else 0.08
@@ -1177,39 +1169,6 @@ class _CountyBuilder:
         submitted = committed + timedelta(days=rng.randint(1, min(20, (last - committed).days)))
         return _NodeLife(submitted, self.closed_by_today(submitted), committed, decided)
 
-    def card(
-        self,
-        node: Node,
-        colour: str,
-        effective: date,
-        reason: str,
-        issuer: User | None = None,
-        issued_at: datetime | None = None,
-    ) -> datetime:
-        """Issue a rule card (the sweep's, or a green one at sign-off); returns its time."""
-        issued_at = issued_at or self.at(effective, SWEEP_AT.hour, SWEEP_AT.minute)
-        points = {
-            "green": self.policy.green_points,
-            "yellow": self.policy.yellow_points,
-            "red": self.policy.red_points,
-        }[colour]
-        self.rows.append(
-            CardEvent(
-                node=node,
-                unit=node.unit,
-                colour=colour,
-                points=points * node.weight,
-                effective_date=effective,
-                reason=reason,
-                is_manual=False,
-                issued_by=issuer,
-                issued_at=issued_at,
-                policy_id=self.policy.id,
-            )
-        )
-        self.summary.cards_by_colour[colour] += 1
-        return issued_at
-
     def recommit(self, node: Node, scenario: str, life: _NodeLife) -> datetime:
         """File the scenario's re-commitments; returns the time of the last event."""
         rng, dl = self.rng, node.deadline
@@ -1231,7 +1190,6 @@ class _CountyBuilder:
                 row.comment = rng.choice(APPROVE_COMMENTS if state == "approved" else REJECT_COMMENTS)
                 latest = max(latest, row.decided_at)
             self.rows.append(row)
-            self.summary.recommitments[state] += 1
 
         day = timedelta(days=1)
         if scenario == YELLOW_PENDING:
@@ -1304,34 +1262,13 @@ class _CountyBuilder:
             project.end_date = max(end, max(deadlines))
 
     # -- interviews ----------------------------------------------------------
-    def interviews(self, cards: list[CardEvent]) -> list[Interview]:
-        """Interviews rule 6 proposes: one per red card, one per unit-month of 3+ yellows."""
-        found: list[tuple[str, str, date, Unit, list[CardEvent]]] = []
-        by_month: dict[tuple[int, str], list[CardEvent]] = {}
-        for card in sorted(cards, key=lambda c: (c.effective_date, c.id)):
-            if card.colour == "red":
-                found.append(("red", f"red:{card.id}", card.effective_date, card.unit, [card]))
-            elif card.colour == "yellow":
-                by_month.setdefault((card.unit_id, card.effective_date.strftime("%Y-%m")), []).append(card)
-        threshold = self.policy.interview_yellow_threshold
-        for (unit_id, month), group in by_month.items():
-            if len(group) >= threshold:
-                found.append((
-                    "yellow_threshold", f"yellow:{unit_id}:{month}",
-                    group[threshold - 1].effective_date, group[0].unit, group,
-                ))
-        rows = []
-        for trigger, key, proposed_on, unit, triggering in sorted(found, key=lambda f: (f[2], f[1])):
-            interview = Interview(
-                unit=unit, trigger=trigger, trigger_key=key, state="proposed",
-                proposed_on=proposed_on, cards=list(triggering),
-                created_at=self.at(proposed_on, SWEEP_AT.hour, SWEEP_AT.minute),
-            )
-            if (self.today - proposed_on).days > RECENT_INTERVIEW_DAYS:
-                self.schedule_interview(interview, unit, proposed_on)
-            self.summary.interviews[interview.state] += 1
-            rows.append(interview)
-        return rows
+    def follow_up_interviews(self) -> None:
+        """The supervisors' part: interviews the sweep proposed weeks ago were scheduled and held."""
+        proposed = db.session.scalars(select(Interview).where(Interview.state == "proposed")).all()
+        for interview in proposed:
+            interview.created_at = self.at(interview.proposed_on, SWEEP_AT.hour, SWEEP_AT.minute)
+            if (self.today - interview.proposed_on).days > RECENT_INTERVIEW_DAYS:
+                self.schedule_interview(interview, interview.unit, interview.proposed_on)
 
     def schedule_interview(self, interview: Interview, unit: Unit, proposed_on: date) -> None:
         leader = self.leader_of[unit.short_name]
@@ -1346,6 +1283,24 @@ class _CountyBuilder:
             interview.state = "held"
             interview.held_at = self.at(day, 16)
             interview.minutes = INTERVIEW_MINUTES
+
+    def apply_rules(self) -> None:
+        """Cards by the real rules: green at each on-time sign-off, then the sweep up to D."""
+        for node, closed, closer in self.greens:
+            issue_rule_card(node, "green", closed, self.policy, actor=closer, reason=GREEN_REASON)
+        sweep(self.today, FixedClock(self.today, self.clock.tz.key))
+        self.follow_up_interviews()
+        db.session.flush()
+        self.count()
+
+    def count(self) -> None:
+        """The figures of the summary, read back from what the rules made."""
+        summary = self.summary
+        summary.nodes_by_status = Counter(dict(db.session.execute(select(Node.status, func.count()).group_by(Node.status)).all()))
+        summary.nodes_by_card = Counter(dict(db.session.execute(select(Node.card, func.count()).group_by(Node.card)).all()))
+        summary.cards_by_colour = Counter(dict(db.session.execute(select(CardEvent.colour, func.count()).group_by(CardEvent.colour)).all()))
+        summary.recommitments = Counter(dict(db.session.execute(select(Recommitment.state, func.count()).group_by(Recommitment.state)).all()))
+        summary.interviews = Counter(dict(db.session.execute(select(Interview.state, func.count()).group_by(Interview.state)).all()))
 
     # -- the whole county ------------------------------------------------------
     def build(self) -> DemoSummary:
@@ -1363,8 +1318,7 @@ class _CountyBuilder:
         db.session.add_all(self.rows)
         db.session.add_all(self.nodes)
         db.session.flush()
-        cards = [row for row in self.rows if isinstance(row, CardEvent)]
-        db.session.add_all(self.interviews(cards))
+        self.apply_rules()
         audit.record(
             None,
             "demo.load",

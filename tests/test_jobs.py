@@ -81,3 +81,29 @@ def test_a_real_worker_runs_a_job(app, redis, clock):
     assert job.get_status() == "finished", result.stderr
     assert job.return_value() == {"sessions": 1, "login_attempts": 0}
     assert db.session.scalars(db.select(UserSession)).all() == []
+
+
+def test_the_schedule_runs_the_sweep_at_ten_past_midnight_county_time():
+    entries = {e.name: e for e in scheduler.SCHEDULE}
+    sweep = entries["daily-sweep"]
+    assert sweep.func == "jobs.sweep.run_sweep"
+    # 16:05 UTC is 00:05 the next day in Shanghai: the next run is five minutes later,
+    # at 16:10 UTC — not at 00:10 UTC, as a scheduler reading cron in UTC would have it.
+    now = datetime(2026, 6, 14, 16, 5, tzinfo=UTC)
+    assert scheduler.next_slot(sweep, now, SHANGHAI).astimezone(UTC) == datetime(2026, 6, 14, 16, 10, tzinfo=UTC)
+    assert scheduler.next_slot(sweep, now, SHANGHAI) == datetime(2026, 6, 15, 0, 10, tzinfo=SHANGHAI)
+
+
+def test_boards_are_served_while_redis_is_unreachable(app, client, redis):
+    from tests.conftest import AuthActions
+
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    app.extensions.pop("jiedian.redis", None)
+    unit = f.unit()
+    f.user("staff", roles=["unit_staff"], unit=unit)
+    f.node(f.project(lead_unit=unit), title="完成土地摘牌")
+    db.session.commit()
+    AuthActions(client).login("staff")
+    response = client.get(f"/units/{unit.id}/board")
+    assert response.status_code == 200 and "完成土地摘牌" in response.get_data(as_text=True)
+    assert client.get("/healthz").status_code == 200
