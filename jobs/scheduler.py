@@ -41,6 +41,7 @@ class Entry:
 # run costs nothing but a later card notice.
 SCHEDULE: tuple[Entry, ...] = (
     Entry("daily-sweep", "jobs.sweep.run_sweep", time(0, 10), timeout=1800),
+    Entry("weekly-ranking", "jobs.documents.weekly_ranking", time(8, 0), weekdays=(0,), timeout=900, queue="reports"),
     Entry("purge-expired", "jobs.maintenance.purge_expired", time(3, 30), timeout=300),
 )
 

@@ -146,9 +146,32 @@ def sweep_command(as_of, enqueue, timeout):
     raise click.ClickException(f"enqueued {job.id}, but no worker finished it within {timeout} s")
 
 
+report_cli = AppGroup("report", help="Write documents to files.")
+
+
+@report_cli.command("ranking")
+@click.option("--period", type=click.Choice(["week", "month", "quarter", "year"]), default="week", show_default=True)
+@click.option("--date", "day", default=None, help="A day in the period, YYYY-MM-DD (default: today).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
+def report_ranking(period, day, out):
+    """Write the league ranking PDF for the period containing --date."""
+    from portal.clock import get_clock
+    from portal.rankings.views import ranking_pdf
+
+    try:
+        when = date.fromisoformat(day) if day else get_clock().today()
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+    pdf = ranking_pdf(period, when)
+    with open(out, "wb") as fh:
+        fh.write(pdf)
+    click.echo(f"report ranking period={period} date={when.isoformat()} bytes={len(pdf)} out={out}")
+
+
 def init_app(app) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(sweep_command)
+    app.cli.add_command(report_cli)

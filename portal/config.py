@@ -55,6 +55,10 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "JIEDIAN_TODAY": env.get("JIEDIAN_TODAY") or None,
         "EVIDENCE_DIR": env.get("EVIDENCE_DIR") or str(Path(instance_path) / "evidence"),
         "DOCUMENT_DIR": env.get("DOCUMENT_DIR") or str(Path(instance_path) / "documents"),
+        # Printed on every document: the issuing office and the county's prefix
+        # of document numbers (肥督约〔2026〕12号 has the prefix 肥督).
+        "JIEDIAN_OFFICE_NAME": env.get("JIEDIAN_OFFICE_NAME", "县委县政府督查室"),
+        "JIEDIAN_DOC_PREFIX": env.get("JIEDIAN_DOC_PREFIX", "督"),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": env.get("JIEDIAN_TZ", "Asia/Shanghai"),
         "LANGUAGES": ["zh_CN", "en"],

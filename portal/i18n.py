@@ -9,8 +9,11 @@ from portal.extensions import babel
 
 
 def select_locale() -> str:
+    from flask import has_request_context
     from flask_login import current_user
 
+    if not has_request_context():
+        return "zh_CN"  # jobs and the command line speak the county's language
     wanted = session.get("lang")
     if not wanted and current_user and current_user.is_authenticated:
         wanted = current_user.locale

@@ -13,7 +13,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 if TYPE_CHECKING:
-    from portal.models import Node, Project, Unit, User
+    from portal.models import Interview, Node, Project, Unit, User
 
 
 def _authenticated(actor) -> bool:
@@ -114,6 +114,33 @@ def can_manage_cards(actor: User) -> bool:
 
 def can_view_cadre_files(actor: User) -> bool:
     return _authenticated(actor) and actor.has_role("leader", "supervisor")
+
+
+def can_view_interviews(actor: User) -> bool:
+    """The list: supervisors, leaders and admins see every unit's; unit staff their own unit's."""
+    return can_view_all_units(actor) or (_authenticated(actor) and actor.has_role("unit_staff"))
+
+
+def can_view_interview(actor: User, interview: Interview) -> bool:
+    return can_view_all_units(actor) or ((_authenticated(actor) and actor.has_role("unit_staff")) and actor.unit_id == interview.unit_id)
+
+
+def can_change_interviews(actor: User) -> bool:
+    """Propose, schedule, close and cancel: supervisors (督查室)."""
+    return can_manage_cards(actor)
+
+
+def can_record_minutes(actor: User, interview: Interview) -> bool:
+    """Hold (record the minutes): supervisors, and the leader who is the interviewer."""
+    if can_manage_cards(actor):
+        return True
+    return (
+        actor is not None
+        and getattr(actor, "is_authenticated", False)
+        and actor.has_role("leader")
+        and interview.interviewer_id is not None
+        and interview.interviewer_id == actor.id
+    )
 
 
 def requires(check):

@@ -6,12 +6,12 @@ none, so a new route cannot ship without a decision about who may use it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from portal.extensions import db
-from portal.models import CardEvent, Evidence, JobRun, Recommitment
+from portal.models import CardEvent, Document, Evidence, Interview, JobRun, Recommitment
 from tests import factories as f
 
 ROLES = ("anonymous", "admin", "supervisor", "leader", "unit_staff", "contact")
@@ -66,11 +66,33 @@ EXPECTED: dict[str, set[str] | None] = {
     "admin.policy": ADMIN,
     "admin.calendar": ADMIN,
     "admin.calendar_delete": ADMIN,
+    # the interview is of another unit than the users'; the leader is its interviewer
+    "interviews.index": READ_ALL | {"unit_staff"},  # unit staff see their own unit's only
+    "interviews.detail": READ_ALL,
+    "interviews.new": {"supervisor"},
+    "interviews.schedule": {"supervisor"},
+    "interviews.hold": {"supervisor", "leader"},
+    "interviews.close": {"supervisor"},
+    "interviews.cancel": {"supervisor"},
+    # everyone reads rankings and published documents (publicity is part of the method)
+    "rankings.index": ALL,
+    "rankings.export_pdf": ALL,
+    "rankings.unit": ALL,
+    "documents.index": ALL,
+    "documents.download": ALL,
+    "documents.interview_notice": READ_ALL,  # and the staff of the interviewed unit
+    "documents.unit_ledger": ALL,  # the users' own unit
+    "documents.project_ledger": READ_ALL,  # another unit's project
+    "documents.bulletins": {"GET": ALL, "POST": {"supervisor"}},
+    "documents.bulletin": ALL,  # published
+    "documents.bulletin_status": ALL,
+    "documents.bulletin_preview": ALL,
+    "documents.publish": {"supervisor"},
 }
 
 
 @pytest.fixture
-def world(app):
+def world(app, clock):
     own = f.unit("本单位")
     other = f.unit("外单位")
     league = f.league()
@@ -89,7 +111,23 @@ def world(app):
     card = CardEvent(node=node, unit=other, colour="yellow", points=0, effective_date=date(2026, 6, 1))
     request = Recommitment(node=node, reason="征迁未完成", new_deadline=date(2026, 7, 30))
     run = JobRun(kind="sweep", params={"as_of": "2026-06-15"}, state="finished")
-    db.session.add_all([card, request, run])
+    interview = Interview(unit=other, trigger="red", state="scheduled", proposed_on=date(2026, 6, 2),
+                          scheduled_for=datetime(2026, 6, 18, 7, 0, tzinfo=UTC), place="县政府第一会议室",
+                          interviewer=users["leader"], interviewer_name="leader", bring="", minutes="", cards=[card])
+    db.session.add_all([card, request, run, interview])
+    db.session.flush()
+    # A published bulletin and an issued notice, archived as real files.
+    from portal.documents.services import publish
+    from portal.documents.views import _fingerprint
+
+    bulletin = Document(kind="bulletin", title="通报", year=2026, period="week", period_start=date(2026, 6, 8),
+                        period_end=date(2026, 6, 14), params={}, state="draft")
+    notice = Document(kind="notice", title="约谈通知", year=2026, params={"fingerprint": _fingerprint(interview)}, state="draft")
+    db.session.add_all([bulletin, notice])
+    db.session.flush()
+    for document in (bulletin, notice):
+        publish(None, document, lambda d: b"%PDF-1.4 " + d.kind.encode(), clock=clock)
+    interview.notice_document_id = notice.id
     db.session.commit()
     return {
         "users": users,
@@ -104,6 +142,8 @@ def world(app):
             "card_id": card.id,
             "request_id": request.id,
             "run_id": run.id,
+            "interview_id": interview.id,
+            "document_id": bulletin.id,
             "day": "2026-10-01",
             "code": "zh_CN",
             "filename": "app.css",
@@ -144,6 +184,8 @@ def test_route_matrix(app, client, auth, world, role):
     token = auth.csrf("/login") if role == "anonymous" else auth.csrf("/")
     for rule, method in _calls(app):
         allowed = EXPECTED[rule.endpoint]
+        if isinstance(allowed, dict):  # different rules per method
+            allowed = allowed[method]
         url = _url(rule, world["args"])
         if method == "GET":
             response = client.get(url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, has_request_context, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, update
 
@@ -43,6 +43,7 @@ def mark_read():
 def init_app(app) -> None:
     @app.context_processor
     def _bell():
-        if current_user and current_user.is_authenticated:
+        # Documents are also rendered by jobs, with no request and no user.
+        if has_request_context() and current_user and current_user.is_authenticated:
             return {"unread_notifications": unread_count(current_user.id)}
         return {"unread_notifications": 0}

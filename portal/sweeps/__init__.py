@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 from rq.job import Job
@@ -36,7 +37,7 @@ def start_sweep(actor: User | None, day: date) -> tuple[JobRun, Job]:
                  created_by_id=actor.id if actor else None, created_at=get_clock().now())
     db.session.add(run)
     db.session.flush()
-    run.job_id = f"sweep-{run.id}"
+    run.job_id = f"sweep-{run.id}-{secrets.token_hex(4)}"  # unique even across databases sharing a Redis
     audit.record(actor, "sweep.start", run, summary=f"as_of={day.isoformat()}")
     db.session.commit()
     try:

@@ -1,0 +1,1 @@
+"""Printable documents: WeasyPrint PDFs, numbered and archived unchanged."""

@@ -1,0 +1,68 @@
+"""HTML → PDF with WeasyPrint, fetching nothing but the portal's own assets.
+
+The URL fetcher refuses ``file://``, ``http(s)://`` and every other scheme:
+documents are built from escaped text and the portal's stylesheet and fonts
+only, so no user text can pull a file or a network resource into a PDF.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from pathlib import Path
+
+from flask import current_app, render_template
+
+ASSET_ROOT = "jiedian-asset:/"  # the base URL documents are rendered against
+_ALLOWED_SUFFIXES = {".css", ".svg", ".png", ".woff", ".woff2", ".ttf", ".otf"}
+
+
+class RefusedURL(ValueError):
+    pass
+
+
+def _static_dir() -> Path:
+    return Path(current_app.root_path) / "static" / "print"
+
+
+def _portal_assets_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class PortalAssets(URLFetcher):
+        """Serve ``jiedian-asset:/<file>`` from static/print; refuse every other URL.
+
+        Nothing goes through urllib, so no scheme (file, http, https, ftp,
+        data), no redirect and no proxy is ever followed.
+        """
+
+        def __init__(self):
+            super().__init__(allowed_protocols=(), allow_redirects=False)
+
+        def fetch(self, url, headers=None):
+            name = url[len(ASSET_ROOT):].lstrip("/") if url.startswith(ASSET_ROOT) else None
+            root = _static_dir().resolve()
+            path = (root / name).resolve() if name else None
+            if path is None or root not in path.parents or path.suffix.lower() not in _ALLOWED_SUFFIXES or not path.is_file():
+                raise RefusedURL(f"refused to fetch {url[:80]!r}")
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
+
+    return PortalAssets
+
+
+def safe_fetcher():
+    """A fresh fetcher for one rendering."""
+    return _portal_assets_class()()
+
+
+def html_to_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    # WeasyPrint logs each refused URL as a warning; that is the point.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    return HTML(string=html, base_url=ASSET_ROOT, url_fetcher=safe_fetcher()).write_pdf()
+
+
+def render_pdf(template: str, **context) -> bytes:
+    """Render a document template (autoescaped Jinja) to PDF bytes."""
+    return html_to_pdf(render_template(template, asset_root=ASSET_ROOT, **context))

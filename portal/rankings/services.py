@@ -1,0 +1,241 @@
+"""League rankings (SPEC rule 7) and completion figures, from card events only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+
+from portal.extensions import db
+from portal.models import CardEvent, Category, League, Node, Project, Unit
+
+PERIODS = ("week", "month", "quarter", "year")
+
+
+def period_bounds(kind: str, day: date) -> tuple[date, date]:
+    """The period of ``kind`` containing ``day``, as inclusive (first, last) dates.
+
+    Weeks are ISO weeks (Monday to Sunday), so a week can straddle two years.
+    """
+    if kind == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=6)
+    if kind == "month":
+        start = day.replace(day=1)
+        following = (start + timedelta(days=32)).replace(day=1)
+        return start, following - timedelta(days=1)
+    if kind == "quarter":
+        first_month = 3 * ((day.month - 1) // 3) + 1
+        start = date(day.year, first_month, 1)
+        following = date(day.year + (first_month == 10), 1 if first_month == 10 else first_month + 3, 1)
+        return start, following - timedelta(days=1)
+    if kind == "year":
+        return date(day.year, 1, 1), date(day.year, 12, 31)
+    raise ValueError(f"unknown period {kind!r}")
+
+
+def previous_period(kind: str, start: date) -> tuple[date, date]:
+    return period_bounds(kind, start - timedelta(days=1))
+
+
+def period_label(kind: str, start: date, end: date) -> str:
+    if kind == "week":
+        iso = start.isocalendar()
+        return f"{iso.year}年第{iso.week}周（{start.month}月{start.day}日—{end.month}月{end.day}日）"
+    if kind == "month":
+        return f"{start.year}年{start.month}月"
+    if kind == "quarter":
+        return f"{start.year}年第{(start.month - 1) // 3 + 1}季度"
+    return f"{start.year}年"
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    """What the cards of one unit add up to in a period."""
+
+    unit_id: int
+    name: str
+    sort_order: int = 0
+    score: int = 0
+    green: int = 0
+    yellow: int = 0
+    red: int = 0
+
+    @property
+    def judged(self) -> int:
+        return self.green + self.yellow
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Green cards among the nodes judged in the period (green or yellow); None if none were."""
+        return self.green / self.judged if self.judged else None
+
+
+@dataclass
+class RankedRow:
+    rank: int
+    unit: UnitScore
+    previous_rank: int | None = None
+
+    @property
+    def movement(self) -> int | None:
+        """Places gained since the previous period (negative: lost)."""
+        return None if self.previous_rank is None else self.previous_rank - self.rank
+
+
+def rank(scores: list[UnitScore]) -> list[RankedRow]:
+    """Rank the units of one league.
+
+    Order: higher score first; on a tie, the higher on-time rate (a unit with
+    no node judged in the period counts as 0 %); then fewer red cards. Units
+    equal on all three share a rank and the next rank is skipped (1, 2, 2, 4);
+    within a shared rank they are listed in the unit list's order.
+    """
+
+    def key(s: UnitScore):
+        return (-s.score, -(s.on_time_rate or 0.0), s.red)
+
+    ordered = sorted(scores, key=lambda s: (key(s), s.sort_order, s.name))
+    rows: list[RankedRow] = []
+    for position, score in enumerate(ordered, start=1):
+        shared = rows and key(rows[-1].unit) == key(score)
+        rows.append(RankedRow(rows[-1].rank if shared else position, score))
+    return rows
+
+
+def unit_scores(start: date, end: date) -> dict[int, UnitScore]:
+    """Every active unit's score in [start, end], in one GROUP BY over card events.
+
+    Withdrawn cards do not count; units without cards score 0.
+    """
+    totals = {
+        row.unit_id: row
+        for row in db.session.execute(
+            select(
+                CardEvent.unit_id,
+                func.sum(CardEvent.points).label("score"),
+                func.sum(case((CardEvent.colour == "green", 1), else_=0)).label("green"),
+                func.sum(case((CardEvent.colour == "yellow", 1), else_=0)).label("yellow"),
+                func.sum(case((CardEvent.colour == "red", 1), else_=0)).label("red"),
+            )
+            .where(CardEvent.is_withdrawn.is_(False), CardEvent.effective_date.between(start, end))
+            .group_by(CardEvent.unit_id)
+        )
+    }
+    scores = {}
+    for unit in db.session.execute(select(Unit.id, Unit.name, Unit.sort_order).where(Unit.is_active)):
+        t = totals.get(unit.id)
+        scores[unit.id] = UnitScore(
+            unit.id, unit.name, unit.sort_order,
+            int(t.score or 0) if t else 0, int(t.green or 0) if t else 0,
+            int(t.yellow or 0) if t else 0, int(t.red or 0) if t else 0,
+        )
+    return scores
+
+
+@dataclass
+class LeagueTable:
+    league_id: int | None
+    name: str
+    rows: list[RankedRow] = field(default_factory=list)
+
+
+def league_tables(kind: str, day: date) -> tuple[tuple[date, date], list[LeagueTable]]:
+    """The league tables for the period of ``kind`` containing ``day``, with movement."""
+    start, end = period_bounds(kind, day)
+    now = unit_scores(start, end)
+    before = unit_scores(*previous_period(kind, start))
+    membership = db.session.execute(select(Unit.id, Unit.league_id).where(Unit.is_active)).all()
+    leagues = db.session.execute(select(League.id, League.name).order_by(League.sort_order, League.id)).all()
+    groups: dict[int | None, list[int]] = {}
+    for unit_id, league_id in membership:
+        groups.setdefault(league_id, []).append(unit_id)
+    tables = []
+    named = [(league_id, name) for league_id, name in leagues] + ([(None, "未分组单位")] if None in groups else [])
+    for league_id, name in named:
+        ids = groups.get(league_id, [])
+        if not ids:
+            continue
+        rows = rank([now[i] for i in ids])
+        earlier = {r.unit.unit_id: r.rank for r in rank([before[i] for i in ids])}
+        for row in rows:
+            row.previous_rank = earlier.get(row.unit.unit_id)
+        tables.append(LeagueTable(league_id, name, rows))
+    return (start, end), tables
+
+
+@dataclass
+class Completion:
+    """Nodes due by a date and how many of them are signed off (done)."""
+
+    name: str
+    due: int
+    done: int
+    on_time: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.done / self.due if self.due else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.done if self.done else None
+
+
+_DONE = func.sum(case((Node.status == "done", 1), else_=0))
+_GREEN = func.sum(case((Node.card == "green", 1), else_=0))
+
+
+def completion_by_category(year: int, until: date) -> list[Completion]:
+    """Per category, like the field reports: 产业项目完成节点265个，完成率97.1%.
+
+    A node counts once its deadline has come (deadline on or before ``until``);
+    it is complete when signed off, on time when it earned its green card.
+    """
+    rows = {
+        cid: (due, done or 0, green or 0)
+        for cid, due, done, green in db.session.execute(
+            select(Project.category_id, func.count(Node.id), _DONE, _GREEN)
+            .join(Node, Node.project_id == Project.id)
+            .where(Project.year == year, Node.deadline <= until)
+            .group_by(Project.category_id)
+        )
+    }
+    result = []
+    for cid, name in db.session.execute(select(Category.id, Category.name).order_by(Category.sort_order, Category.id)):
+        due, done, green = rows.get(cid, (0, 0, 0))
+        result.append(Completion(name, due, done, green))
+    return result
+
+
+def project_leaderboard(year: int, until: date, limit: int = 10) -> tuple[list[Completion], list[Completion]]:
+    """节点排行榜: the projects that closed the largest and the smallest share of their due nodes."""
+    rows = [
+        Completion(f"{name}", due, done or 0, green or 0)
+        for name, due, done, green in db.session.execute(
+            select(Project.name, func.count(Node.id), _DONE, _GREEN)
+            .join(Node, Node.project_id == Project.id)
+            .where(Project.year == year, Node.deadline <= until)
+            .group_by(Project.id, Project.name)
+        )
+    ]
+    ordered = sorted(rows, key=lambda c: (-(c.rate or 0), -c.due, c.name))
+    bottom = list(reversed(ordered[-limit:])) if len(ordered) > limit else []
+    return ordered[:limit], bottom
+
+
+def unit_history(unit_id: int, year: int) -> list[tuple[int, int, int, int, int]]:
+    """A unit's (month, score, green, yellow, red) through a year, from one query."""
+    months = {m: [0, 0, 0, 0] for m in range(1, 13)}
+    rows = db.session.execute(
+        select(CardEvent.effective_date, CardEvent.colour, CardEvent.points).where(
+            CardEvent.unit_id == unit_id, CardEvent.is_withdrawn.is_(False),
+            CardEvent.effective_date.between(date(year, 1, 1), date(year, 12, 31)),
+        )
+    )
+    for day, colour, points in rows:
+        month = months[day.month]
+        month[0] += points
+        month[{"green": 1, "yellow": 2, "red": 3}[colour]] += 1
+    return [(m, *values) for m, values in months.items()]
