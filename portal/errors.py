@@ -8,6 +8,19 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
+class Refused(Exception):
+    """A change the rules refuse: ``status`` is the HTTP status, ``message`` is for the user.
+
+    Services raise a subclass named after their area; views turn it into the
+    page or fragment with that status and message.
+    """
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def _messages() -> dict[int, str]:
     return {
         400: _("The request could not be understood."),

@@ -34,7 +34,8 @@ def pytest_report_header(config):
 
 
 def _worker_suffix() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # One database per test process: concurrent runs never truncate each other's tables.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 def _base_config(url: str, tmp: str) -> dict:
@@ -68,17 +69,27 @@ def create_pg_database(name: str) -> str:
     return f"{PG_SERVER}/{name}"
 
 
+def drop_pg_database(name: str) -> None:
+    admin = create_engine(PG_SERVER + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory):
     """A migrated, empty database: a file to copy (SQLite) or a database to truncate (PostgreSQL)."""
     tmp = str(tmp_path_factory.mktemp("template"))
     if BACKEND == "postgresql":
-        url = create_pg_database(f"jiedian_test_{_worker_suffix()}")
+        name = f"jiedian_test_{_worker_suffix()}"
+        url = create_pg_database(name)
         _migrate(url, tmp)
-        return url
+        yield url
+        drop_pg_database(name)
+        return
     path = os.path.join(tmp, "template.db")
     _migrate("sqlite:///" + path, tmp)
-    return path
+    yield path
 
 
 def _seed_rows():
@@ -199,6 +210,17 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def redis(app):
+    """The real Redis test database, emptied before and after the test."""
+    from jobs.connection import get_redis
+
+    client = get_redis()
+    client.flushdb()
+    yield client
+    client.flushdb()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 from rq.job import Job
 
 from jobs import scheduler
-from jobs.connection import get_redis
 from jobs.queue import QueueUnavailable, enqueue
 from portal.extensions import db
 from portal.models import UserSession
@@ -23,12 +22,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def redis(app):
-    client = get_redis()
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 def test_next_run_times_are_county_time():

@@ -12,12 +12,12 @@ from sqlalchemy import inspect, text
 from portal import create_app
 from portal.extensions import db
 from portal.models import Base
-from tests.conftest import BACKEND, create_pg_database
+from tests.conftest import BACKEND, create_pg_database, drop_pg_database
 
 
 def _scratch_url(tmp_path) -> str:
     if BACKEND == "postgresql":
-        return create_pg_database(f"jiedian_migrations_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+        return create_pg_database(f"jiedian_migrations_{os.getpid()}")
     return f"sqlite:///{tmp_path}/migrations.db"
 
 
@@ -36,3 +36,5 @@ def test_upgrade_downgrade_upgrade(tmp_path):
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         db.engine.dispose()
+    if BACKEND == "postgresql":
+        drop_pg_database(f"jiedian_migrations_{os.getpid()}")

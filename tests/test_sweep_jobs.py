@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jobs.connection import get_redis
 from portal.extensions import db
 from portal.models import CardEvent, JobRun
 from tests import factories as f
@@ -21,12 +20,6 @@ from tests import factories as f
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def redis(app):
-    client = get_redis()
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 @pytest.fixture

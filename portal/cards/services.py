@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.database import insert_ignoring_duplicates
+from portal.errors import Refused
 from portal.extensions import db
 from portal.models import CardEvent, Node, ScoringPolicy, User
 
@@ -71,13 +72,8 @@ def rule_cards(node_id: int) -> dict[str, CardEvent]:
     return {row.colour: row for row in rows}
 
 
-class CardError(Exception):
-    """A refused card change: ``status`` is the HTTP status, ``message`` for the user."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class CardError(Refused):
+    """A refused card by hand or withdrawal."""
 
 
 def refresh_node_card(node: Node) -> None:

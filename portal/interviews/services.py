@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 
 from portal import audit, notify, permissions
 from portal.clock import Clock
+from portal.errors import Refused
 from portal.extensions import db
 from portal.models import CardEvent, Interview, Unit, User, UserRole
 
@@ -52,13 +53,8 @@ _REFUSALS = {
 }
 
 
-class InterviewError(Exception):
-    """A refused interview change: ``status`` is the HTTP status, ``message`` for the user."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class InterviewError(Refused):
+    """A refused interview change."""
 
 
 # -- who may ----------------------------------------------------------------

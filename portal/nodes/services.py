@@ -11,6 +11,7 @@ from datetime import date
 from portal import audit, permissions
 from portal.cards.services import issue_rule_card, rule_cards
 from portal.clock import Clock
+from portal.errors import Refused
 from portal.extensions import db
 from portal.models import Evidence, Node, ProgressEntry, User
 from portal.nodes import evidence as files
@@ -30,13 +31,8 @@ SUPERVISOR_ACTIONS = {"verify", "reject", "reopen"}
 NEEDS_REASON = {"reject", "reopen"}
 
 
-class MoveError(Exception):
-    """A refused change: ``status`` is the HTTP status, ``message`` is for the user."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class MoveError(Refused):
+    """A refused board move, sign-off or upload."""
 
 
 def check_scope(actor: User, node: Node) -> None:

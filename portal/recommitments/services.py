@@ -10,16 +10,14 @@ from sqlalchemy import select
 from portal import audit, notify, permissions
 from portal.cards.services import rule_cards
 from portal.clock import Clock
+from portal.errors import Refused
 from portal.extensions import db
 from portal.models import Node, Recommitment, User
 from portal.policy import policy_on
 
 
-class RecommitError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class RecommitError(Refused):
+    """A refused re-commitment or decision."""
 
 
 def may_file(node: Node) -> str | None:
