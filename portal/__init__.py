@@ -42,9 +42,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.auth.views import bp as auth_bp
     from portal.boards.views import bp as boards_bp
     from portal.cards.views import bp as cards_bp
+    from portal.dashboard.views import bp as dashboard_bp
     from portal.documents.views import bp as documents_bp
     from portal.health.views import bp as health_bp
     from portal.interviews.views import bp as interviews_bp
+    from portal.ledger.views import bp as ledger_bp
     from portal.main.views import bp as main_bp
     from portal.nodes.views import bp as nodes_bp
     from portal.notifications import views as notifications
@@ -52,11 +54,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.rankings.views import bp as rankings_bp
     from portal.sweeps.views import bp as sweeps_bp
 
-    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp, sweeps_bp, cards_bp, notifications.bp, rankings_bp, documents_bp, interviews_bp):
+    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp, sweeps_bp, cards_bp, notifications.bp, rankings_bp, documents_bp, interviews_bp, dashboard_bp, ledger_bp):
         app.register_blueprint(blueprint)
     notifications.init_app(app)
 
     from portal import cli
 
     cli.init_app(app)
+    from portal.ledger import cli as ledger_cli
+
+    ledger_cli.init_app(app)
     return app

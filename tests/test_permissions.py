@@ -88,6 +88,15 @@ EXPECTED: dict[str, set[str] | None] = {
     "documents.bulletin_status": ALL,
     "documents.bulletin_preview": ALL,
     "documents.publish": {"supervisor"},
+    "ledger.index": SETUP,
+    "ledger.template": SETUP,
+    "ledger.import_file": SETUP,  # 422 without a file
+    "ledger.export": READ_ALL,  # the whole county; unit staff export their own unit only
+    # the command view: everyone reads the dashboard and the timeline; cadre files are for leaders and supervisors
+    "dashboard.index": ALL,
+    "dashboard.timeline": ALL,
+    "dashboard.cadres": {"supervisor", "leader"},
+    "dashboard.cadre": {"supervisor", "leader"},
 }
 
 

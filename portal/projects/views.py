@@ -13,7 +13,7 @@ from portal.admin.services import RuleError
 from portal.auth.forms import EmptyForm
 from portal.extensions import db
 from portal.forms import options
-from portal.models import Category, Node, Project, Theme, Unit, User, UserRole
+from portal.models import STAGES, Category, Node, Project, Theme, Unit, User, UserRole
 from portal.permissions import can_setup_projects, can_view_all_units, can_view_project, requires
 from portal.projects import services
 from portal.projects.forms import NodeForm, ProjectForm
@@ -128,7 +128,13 @@ def detail(project_id: int):
         .options(selectinload(Node.unit), selectinload(Node.responsible_user))
         .order_by(Node.deadline, Node.id)
     ).all()
-    return render_template("projects/detail.html", project=project, nodes=nodes, form=EmptyForm())
+    from portal.clock import get_clock
+    from portal.dashboard.services import project_progress
+
+    progress = project_progress(get_clock().today(), project_ids=[project.id])[0]
+    return render_template(
+        "projects/detail.html", project=project, nodes=nodes, form=EmptyForm(), progress=progress, stages=STAGES
+    )
 
 
 @bp.route("/projects/<int:project_id>/delete", methods=["POST"])

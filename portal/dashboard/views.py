@@ -1,0 +1,130 @@
+"""The command view: dashboard (挂图作战) and year timeline for everyone, cadre files for leaders and supervisors."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from portal.clock import get_clock
+from portal.dashboard import services
+from portal.dashboard.services import Filters
+from portal.errors import render_error
+from portal.extensions import db
+from portal.models import Category, League, Project, Theme, User
+from portal.permissions import can_view_cadre_files, requires
+
+bp = Blueprint("dashboard", __name__)
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+class BadArgument(ValueError):
+    """A query-string value that cannot be used; its message is shown with a 400."""
+
+
+def _year(today: date) -> int:
+    raw = (request.args.get("year") or "").strip()
+    if not raw:
+        return today.year
+    if not raw.isdigit() or not MIN_YEAR <= int(raw) <= MAX_YEAR:
+        raise BadArgument(_("The year must be a number such as %(year)d.", year=today.year))
+    return int(raw)
+
+
+def _choice(name: str, allowed: set[int]) -> int | None:
+    """An optional id from the query string that must be one of ``allowed``; empty means all."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) not in allowed:
+        raise BadArgument(_("Unknown %(name)s: choose one from the list.", name=name))
+    return int(raw)
+
+
+def _years(current: int) -> list[int]:
+    years = {y for (y,) in db.session.execute(select(Project.year).distinct())}
+    return sorted(years | {current}, reverse=True)
+
+
+@bp.route("/dashboard")
+@login_required
+def index():
+    today = get_clock().today()
+    categories = db.session.execute(select(Category.id, Category.name).order_by(Category.sort_order, Category.id)).all()
+    themes = db.session.execute(select(Theme.id, Theme.name).order_by(Theme.sort_order, Theme.id)).all()
+    leagues = db.session.execute(select(League.id, League.name).order_by(League.sort_order, League.id)).all()
+    try:
+        filters = Filters(
+            _year(today),
+            _choice("category", {c.id for c in categories}),
+            _choice("theme", {t.id for t in themes}),
+            _choice("league", {lg.id for lg in leagues}),
+        )
+    except BadArgument as error:
+        return render_error(400, str(error))
+    as_of = services.dashboard_as_of(filters.year, today)
+    rows = services.category_figures(filters, as_of)
+    progress = services.project_progress(as_of, filters)
+    return render_template(
+        "dashboard/index.html",
+        filters=filters, as_of=as_of, today=today,
+        rows=rows, total=services.total_figures(rows, _("All categories")),
+        cards=services.card_counts(filters, as_of),
+        colours=services.colour_summary(progress),
+        overdue=services.overdue_nodes(filters, as_of),
+        key_nodes=services.key_supervision_nodes(filters),
+        categories=categories, themes=themes, leagues=leagues, years=_years(today.year),
+    )
+
+
+@bp.route("/timeline")
+@login_required
+def timeline():
+    today = get_clock().today()
+    try:
+        year = _year(today)
+    except BadArgument as error:
+        return render_error(400, str(error))
+    bands = services.year_timeline(year, _("No theme"))
+    return render_template(
+        "dashboard/timeline.html", year=year, today=today, bands=bands, years=_years(today.year),
+        total=sum(b.count for b in bands),
+    )
+
+
+@bp.route("/cadres")
+@requires(can_view_cadre_files)
+def cadres():
+    today = get_clock().today()
+    try:
+        year = _year(today)
+    except BadArgument as error:
+        return render_error(400, str(error))
+    as_of = services.dashboard_as_of(year, today)
+    return render_template(
+        "dashboard/cadres.html", year=year, as_of=as_of, people=services.cadre_figures(year, as_of),
+        years=_years(today.year),
+    )
+
+
+@bp.route("/cadres/<int:user_id>")
+@requires(can_view_cadre_files)
+def cadre(user_id: int):
+    person = db.get_or_404(User, user_id)
+    today = get_clock().today()
+    try:
+        year = _year(today)
+    except BadArgument as error:
+        return render_error(400, str(error))
+    as_of = services.dashboard_as_of(year, today)
+    months = services.cadre_cards_by_month(user_id, year)
+    return render_template(
+        "dashboard/cadre.html", person=person, year=year, as_of=as_of,
+        figures=services.cadre_figures(year, as_of, user_id=user_id)[0],
+        nodes=services.cadre_nodes(user_id, year), months=months, quarters=services.by_quarter(months),
+        years=_years(today.year),
+    )
