@@ -7,8 +7,9 @@ from flask_login import current_user, login_required
 
 from portal import permissions
 from portal.cards.forms import DecisionForm, ManualCardForm, RecommitForm, WithdrawForm
-from portal.cards.services import CardError, issue_manual_card, withdraw_card
+from portal.cards.services import issue_manual_card, withdraw_card
 from portal.clock import get_clock
+from portal.errors import Refused
 from portal.extensions import db
 from portal.models import CardEvent, Node, Recommitment
 from portal.nodes.views import render_detail
@@ -29,6 +30,22 @@ def _form_errors(form) -> str:
     return "；".join(str(e) for errors in form.errors.values() for e in errors)
 
 
+def _change_node(node: Node, form, change, done: str):
+    """Validate, apply one service call, commit once; a refusal comes back on the node page."""
+    if not form.validate():
+        flash(_form_errors(form), "error")
+        return render_detail(node.id, status=422)
+    try:
+        change()
+        db.session.commit()
+    except Refused as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return render_detail(node.id, status=error.status)
+    flash(done, "success")
+    return redirect(url_for("nodes.detail", node_id=node.id), 303)
+
+
 @bp.route("/nodes/<int:node_id>/recommit", methods=["POST"])
 @login_required
 def file_recommitment(node_id: int):
@@ -36,18 +53,11 @@ def file_recommitment(node_id: int):
     if not permissions.can_submit_node(current_user, node):
         abort(403)
     form = RecommitForm()
-    if not form.validate():
-        flash(_form_errors(form), "error")
-        return render_detail(node.id, status=422)
-    try:
-        recommit.file_request(current_user, node, form.reason.data, form.new_deadline.data, clock=get_clock())
-        db.session.commit()
-    except RecommitError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return render_detail(node.id, status=error.status)
-    flash("已提交超期说明和重新承诺，等待分管领导审定。", "success")
-    return redirect(url_for("nodes.detail", node_id=node.id), 303)
+    return _change_node(
+        node, form,
+        lambda: recommit.file_request(current_user, node, form.reason.data, form.new_deadline.data, clock=get_clock()),
+        "已提交超期说明和重新承诺，等待分管领导审定。",
+    )
 
 
 @bp.route("/recommitments")
@@ -90,18 +100,11 @@ def issue(node_id: int):
     if not permissions.can_manage_cards(current_user):
         abort(403)
     form = ManualCardForm()
-    if not form.validate():
-        flash(_form_errors(form), "error")
-        return render_detail(node.id, status=422)
-    try:
-        issue_manual_card(current_user, node, form.colour.data, form.reason.data, today=get_clock().today())
-        db.session.commit()
-    except CardError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return render_detail(node.id, status=error.status)
-    flash("已记牌。", "success")
-    return redirect(url_for("nodes.detail", node_id=node.id), 303)
+    return _change_node(
+        node, form,
+        lambda: issue_manual_card(current_user, node, form.colour.data, form.reason.data, today=get_clock().today()),
+        "已记牌。",
+    )
 
 
 @bp.route("/cards/<int:card_id>/withdraw", methods=["POST"])
@@ -112,15 +115,7 @@ def withdraw(card_id: int):
     if not permissions.can_manage_cards(current_user):
         abort(403)
     form = WithdrawForm()
-    if not form.validate():
-        flash(_form_errors(form), "error")
-        return render_detail(node.id, status=422)
-    try:
-        withdraw_card(current_user, card, form.reason.data, now=get_clock().now())
-        db.session.commit()
-    except CardError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return render_detail(node.id, status=error.status)
-    flash("已撤销该记牌，它不再计分。", "success")
-    return redirect(url_for("nodes.detail", node_id=node.id), 303)
+    return _change_node(
+        node, form, lambda: withdraw_card(current_user, card, form.reason.data, now=get_clock().now()),
+        "已撤销该记牌，它不再计分。",
+    )

@@ -31,7 +31,7 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.models import STAGES, CardEvent, Category, Node, Project, Theme, Unit, User
 from portal.policy import policy_on
-from portal.rankings.services import Completion, period_bounds
+from portal.rankings.services import Completion, on_time_share, period_bounds
 
 COLOURS = ("green", "yellow", "red")
 
@@ -444,8 +444,7 @@ class CadreFigures:
     @property
     def on_time_rate(self) -> float | None:
         """Green ÷ (green + yellow) cards, as the rankings count it; None if no node was judged."""
-        judged = self.green + self.yellow
-        return self.green / judged if judged else None
+        return on_time_share(self.green, self.yellow)
 
 
 def _year_cards(year: int):

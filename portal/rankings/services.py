@@ -50,6 +50,12 @@ def period_label(kind: str, start: date, end: date) -> str:
     return f"{start.year}年"
 
 
+def on_time_share(green: int, yellow: int) -> float | None:
+    """Green cards among the nodes judged (green or yellow); None when none were judged."""
+    judged = green + yellow
+    return green / judged if judged else None
+
+
 @dataclass(frozen=True)
 class UnitScore:
     """What the cards of one unit add up to in a period."""
@@ -63,13 +69,9 @@ class UnitScore:
     red: int = 0
 
     @property
-    def judged(self) -> int:
-        return self.green + self.yellow
-
-    @property
     def on_time_rate(self) -> float | None:
         """Green cards among the nodes judged in the period (green or yellow); None if none were."""
-        return self.green / self.judged if self.judged else None
+        return on_time_share(self.green, self.yellow)
 
 
 @dataclass
