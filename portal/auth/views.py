@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal import audit
 from portal.auth import services
-from portal.auth.forms import EmptyForm, LoginForm
+from portal.auth.forms import LoginForm
 from portal.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -67,7 +67,6 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    EmptyForm()  # CSRF is checked globally; the form only documents intent
     user = current_user._get_current_object()
     services.end_session(session.get("sid"))
     audit.record(user, "auth.logout", user, summary=user.username)
