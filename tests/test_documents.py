@@ -114,7 +114,7 @@ def test_the_fetcher_refuses_files_and_the_network(app):
     assert fetcher.fetch("jiedian-asset:/document.css").read().startswith(b"/*")
 
 
-def test_bulletin_draft_preview_publish_and_same_bytes(app, county, tmp_path):
+def test_bulletin_draft_preview_publish_and_same_bytes(app, county, redis, tmp_path):
     sup = _login(app, "sup")
     response = sup.post("/bulletins", {"period": "month", "date": "2026-06-15", "body": "各单位要对照节点倒排工期。"})
     assert response.status_code == 303
