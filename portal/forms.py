@@ -6,7 +6,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from wtforms import SelectChoice, SelectMultipleField
+from wtforms import SelectChoice, SelectMultipleField, validators
 from wtforms.validators import ValidationError
 
 from portal.extensions import db
@@ -28,6 +28,22 @@ class NoMarkup:
     def __call__(self, form, field):
         if isinstance(field.data, str) and _TAG.search(field.data):
             raise ValidationError(self.message)
+
+
+class NumberRange(validators.NumberRange):
+    """wtforms' NumberRange, except that an integer too large for a float is out of range.
+
+    wtforms calls ``math.isnan()`` on the value, which raises OverflowError (a 500) for
+    an integer field given a few hundred digits.
+    """
+
+    def __call__(self, form, field):
+        if isinstance(field.data, int):
+            try:
+                float(field.data)
+            except OverflowError:
+                raise ValidationError(self.message) from None
+        super().__call__(form, field)
 
 
 class Unique:

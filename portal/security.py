@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import abort, request
+
 CSP = "; ".join(
     [
         "default-src 'self'",
@@ -18,7 +20,18 @@ CSP = "; ".join(
 )
 
 
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())
+
+
 def init_app(app) -> None:
+    @app.before_request
+    def _refuse_nul():
+        # PostgreSQL text cannot hold NUL (the query itself fails), and no browser field sends
+        # one: refuse it before any form or filter sees it, with nothing written.
+        if _has_nul(request.args) or (request.method == "POST" and _has_nul(request.form)):
+            abort(422)
+
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)

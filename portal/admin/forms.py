@@ -14,13 +14,12 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
 )
 
-from portal.forms import MultiSelect, NoMarkup, Unique, options, strip
+from portal.forms import MultiSelect, NoMarkup, NumberRange, Unique, options, strip
 from portal.models import ROLES, Category, League, Theme, Unit, User
 from portal.templating import ROLE_LABELS
 

@@ -4,9 +4,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from portal.forms import NoMarkup, options, strip
+from portal.forms import NoMarkup, NumberRange, options, strip
 from portal.models import EVIDENCE_KINDS
 
 EVIDENCE_KIND_LABELS = {

@@ -16,14 +16,13 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
 )
 
 from portal.admin.forms import REQUIRED, _optional_id
-from portal.forms import MultiSelect, NoMarkup, Unique, options, strip
+from portal.forms import MultiSelect, NoMarkup, NumberRange, Unique, options, strip
 from portal.models import STAGES, Project
 from portal.templating import STAGE_LABELS
 
