@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import date
 
 from jobs.context import app_context
+from jobs.faults import pause_point
 from portal.clock import get_clock
 from portal.extensions import db
 from portal.models import JobRun
@@ -28,7 +27,7 @@ def run_sweep(as_of: str | None = None, run_id: int | None = None) -> dict:
             db.session.commit()
         try:
             result = sweep(day, clock)
-            _pause_for_fault_tests()
+            pause_point("sweep")  # fault tests kill the work horse here: cards inserted, nothing committed
             if run is not None:
                 run.state, run.finished_at, run.progress, run.result = "finished", clock.now(), 100, result.as_dict()
                 run.message = result.line()
@@ -42,18 +41,3 @@ def run_sweep(as_of: str | None = None, run_id: int | None = None) -> dict:
             raise
         return result.as_dict()
 
-
-def _pause_for_fault_tests() -> None:
-    """Fault-injection hook for the test suite: hold the open transaction once.
-
-    When ``JIEDIAN_SWEEP_PAUSE_FLAG`` names a file that exists, the file is
-    replaced by ``<flag>.pid`` holding this process id and the sweep sleeps
-    before committing, so a test can kill exactly this work horse in the
-    middle of a sweep; the retry then runs straight through.
-    """
-    flag = os.environ.get("JIEDIAN_SWEEP_PAUSE_FLAG")
-    if flag and os.path.exists(flag):
-        os.remove(flag)
-        with open(flag + ".pid", "w") as fh:
-            fh.write(str(os.getpid()))
-        time.sleep(float(os.environ.get("JIEDIAN_SWEEP_PAUSE", "30")))

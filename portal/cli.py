@@ -168,6 +168,67 @@ def report_ranking(period, day, out):
     click.echo(f"report ranking period={period} date={when.isoformat()} bytes={len(pdf)} out={out}")
 
 
+@click.command("print-fonts")
+@click.option("--force", is_flag=True, help="Cut every face again even if it is up to date.")
+def print_fonts_command(force):
+    """Cut the compact CJK print fonts for the PDFs into PRINT_FONT_DIR (once per machine)."""
+    from portal.documents import fonts
+
+    directory = current_app.config["PRINT_FONT_DIR"]
+    built = fonts.build(directory, force=force)
+    ready = [face.file for face in fonts.available(directory)]
+    missing = [face.file for face in fonts.FACES if face.file not in ready]
+    click.echo(f"print-fonts dir={directory} built={len(built)} ready={len(ready)} missing={len(missing)}")
+    if missing:
+        click.echo("  missing faces fall back to the system fonts: install fonts-noto-cjk", err=True)
+
+
+@click.command("backup")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
+              help="The archive to write (default: jiedian-backup-<UTC time>.tar.gz here).")
+def backup_command(out):
+    """Write the database and the stored files to one .tar.gz archive with a manifest."""
+    from pathlib import Path
+
+    from portal.backup import BackupError, backup
+    from portal.clock import get_clock
+
+    now = get_clock().now()
+    path = Path(out) if out else Path(f"jiedian-backup-{now.strftime('%Y%m%dT%H%M%SZ')}.tar.gz")
+    try:
+        summary = backup(path, now)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(summary.line())
+    for name in summary.missing_files:
+        click.echo(f"warning: a row refers to {name}, which is not on disk", err=True)
+    for name in summary.skipped_files:
+        click.echo(f"warning: {name} is not a file the portal stores; left out", err=True)
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Only verify the archive's checksums; write nothing.")
+def restore_command(archive, check):
+    """Restore an archive into an empty, migrated database (all or nothing)."""
+    from pathlib import Path
+
+    from portal.backup import BackupError, restore, verify
+
+    try:
+        if check:
+            manifest = verify(Path(archive))
+            rows = sum(t["rows"] for t in manifest["tables"])
+            click.echo(f"check {archive}: ok revision={manifest['alembic_revision']} "
+                       f"source={manifest.get('source_dialect')} created_at={manifest.get('created_at')} "
+                       f"tables={len(manifest['tables'])} rows={rows} files={len(manifest['members']) - len(manifest['tables'])}")
+            return
+        summary = restore(Path(archive))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(summary.line())
+
+
 def init_app(app) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
@@ -175,3 +236,6 @@ def init_app(app) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(sweep_command)
     app.cli.add_command(report_cli)
+    app.cli.add_command(print_fonts_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

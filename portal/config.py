@@ -55,6 +55,8 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "JIEDIAN_TODAY": env.get("JIEDIAN_TODAY") or None,
         "EVIDENCE_DIR": env.get("EVIDENCE_DIR") or str(Path(instance_path) / "evidence"),
         "DOCUMENT_DIR": env.get("DOCUMENT_DIR") or str(Path(instance_path) / "documents"),
+        # Compact CJK faces for the PDFs, cut once per machine by `flask print-fonts`.
+        "PRINT_FONT_DIR": env.get("PRINT_FONT_DIR") or str(Path(instance_path) / "print-fonts"),
         # Printed on every document: the issuing office and the county's prefix
         # of document numbers (肥督约〔2026〕12号 has the prefix 肥督).
         "JIEDIAN_OFFICE_NAME": env.get("JIEDIAN_OFFICE_NAME", "县委县政府督查室"),
@@ -75,4 +77,9 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW": timedelta(minutes=int(env.get("LOGIN_WINDOW_MINUTES", "15"))),
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
+        # Reverse proxies (nginx) in front of gunicorn whose X-Forwarded-For,
+        # -Proto and -Host are trusted. Behind nginx this must be 1: otherwise
+        # every request seems to come from 127.0.0.1, and the per-address
+        # login limit and the audit log see one address for the whole county.
+        "PROXY_COUNT": int(env.get("JIEDIAN_PROXY_COUNT", "0")),
     }

@@ -65,3 +65,18 @@ def _add_days_pg(element, compiler, **kw):
 def _add_days_sqlite(element, compiler, **kw):
     day, days = list(element.clauses)
     return f"date({compiler.process(day, **kw)}, ({compiler.process(days, **kw)}) || ' days')"
+
+
+def in_ids(column, ids):
+    """``column IN (ids)`` for a long list of integer ids.
+
+    PostgreSQL gets one array parameter (``= ANY(%s)``) instead of one
+    parameter per id, which costs seconds to bind and plan for 50,000 ids.
+    """
+    from sqlalchemy import Integer, any_, literal
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    ids = list(ids)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(ids, ARRAY(Integer)))
+    return column.in_(ids)

@@ -1,6 +1,8 @@
-"""Response headers: a strict CSP (no inline script), no sniffing, no framing."""
+"""Response headers: a strict CSP (no inline script), no sniffing, no framing; safe redirects."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import abort, request
 
@@ -18,6 +20,22 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: a ``next`` never leads to another host.
+
+    Browsers read ``//host`` and ``/\\host`` (a backslash, or a tab or newline
+    they strip) as another host, so those are refused along with any scheme.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def _has_nul(data) -> bool:

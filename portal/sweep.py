@@ -23,18 +23,32 @@ commits once: a sweep killed midway leaves nothing behind.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, update
+from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, union, update
 from sqlalchemy.orm import aliased
 
 from portal import audit, notify
 from portal.clock import Clock
-from portal.database import add_days, insert_ignoring_duplicates
+from portal.database import add_days, in_ids, insert_ignoring_duplicates
 from portal.extensions import db
-from portal.models import CardEvent, Interview, Node, Recommitment, ScoringPolicy, interview_card
+from portal.models import (
+    CardEvent,
+    Interview,
+    Node,
+    Notification,
+    Recommitment,
+    ScoringPolicy,
+    Unit,
+    User,
+    UserRole,
+    UTCDateTime,
+    interview_card,
+    leader_unit,
+)
 from portal.policy import policy_on
 from portal.workdays import WorkCalendar
 
@@ -101,6 +115,13 @@ def _policy_periods(last: date) -> list[tuple[ScoringPolicy, date, date | None]]
     return periods
 
 
+def _policy_lookup(last: date):
+    """The policy in force on a day (up to ``last``), looked up without a query per day."""
+    periods = _policy_periods(last)
+    starts = [start for _, start, _ in periods]
+    return lambda day: periods[bisect_right(starts, day) - 1][0]
+
+
 def _any_card(colour: str):
     """EXISTS a rule card of this colour for the node — live or withdrawn.
 
@@ -134,6 +155,9 @@ def _insert_cards(colour: str, effective, due_by, as_of: date, conditions) -> li
             Node.id, Node.unit_id, literal(colour), Node.weight * points, effective,
             literal(_reason(colour)), literal(False), literal(policy.id), literal(False), literal(""),
         ).where(
+            # Every card is effective the day after the date it was due by;
+            # saying so on the bare column lets the database use an index.
+            due_by < as_of,
             effective <= as_of,
             or_(Node.submitted_on.is_(None), Node.submitted_on > due_by),
             ~_any_card(colour),
@@ -201,15 +225,16 @@ def _issue_red_after_grace(as_of: date, clock: Clock) -> list[tuple[int, int]]:
     first_approval = dict(
         db.session.execute(
             select(Recommitment.node_id, func.min(Recommitment.decided_at))
-            .where(Recommitment.state == "approved", Recommitment.node_id.in_([c.id for c in candidates]))
+            .where(Recommitment.state == "approved", in_ids(Recommitment.node_id, [c.id for c in candidates]))
             .group_by(Recommitment.node_id)
         ).all()
     )
     earliest = min(c.effective_date for c in candidates)
     calendar = WorkCalendar(earliest, as_of + timedelta(days=60))
+    policy_of = _policy_lookup(as_of)
     rows = []
     for c in candidates:
-        policy = policy_on(c.effective_date)
+        policy = policy_of(c.effective_date)
         grace_end = calendar.nth_workday(c.effective_date, policy.recommit_grace_days)
         effective = grace_end + timedelta(days=1)
         if effective > as_of:
@@ -219,7 +244,7 @@ def _issue_red_after_grace(as_of: date, clock: Clock) -> list[tuple[int, int]]:
         approved_at = first_approval.get(c.id)
         if approved_at is not None and clock.local_date(approved_at) <= grace_end:
             continue  # re-committed in time: the committed deadline decides now
-        red_policy = policy_on(effective)
+        red_policy = policy_of(effective)
         rows.append({
             "node_id": c.id, "unit_id": c.unit_id, "colour": "red", "points": red_policy.red_points * c.weight,
             "effective_date": effective, "reason": _reason("red-grace"), "is_manual": False,
@@ -240,7 +265,7 @@ def _mark_nodes(node_ids: list[int], *, card: str) -> None:
     values = {"card": card, "version": Node.version + 1}
     if card == "red":
         values["is_key_supervision"] = True
-    stmt = update(Node).where(Node.id.in_(node_ids))
+    stmt = update(Node).where(in_ids(Node.id, node_ids))
     if card == "yellow":
         stmt = stmt.where(Node.card != "red")
     db.session.execute(stmt.values(**values).execution_options(synchronize_session=False))
@@ -272,8 +297,17 @@ def _warn_due_soon(as_of: date) -> list[tuple[int, int, int | None, str, date]]:
 # -- interviews -------------------------------------------------------------
 
 
-def _propose_interviews(as_of: date) -> list[Interview]:
-    proposed: list[Interview] = []
+@dataclass(frozen=True)
+class Proposal:
+    """An interview the sweep proposed."""
+
+    id: int
+    unit_id: int
+    trigger: str
+
+
+def _propose_interviews(as_of: date) -> list[Proposal]:
+    wanted: list[tuple[int, str, str, date, list[int]]] = []  # unit, trigger, key, proposed on, cards
     # One per red card.
     reds = db.session.execute(
         select(CardEvent.id, CardEvent.unit_id, CardEvent.effective_date)
@@ -283,9 +317,7 @@ def _propose_interviews(as_of: date) -> list[Interview]:
         )
     ).all()
     for card_id, unit_id, effective in reds:
-        interview = _propose(unit_id, "red", f"red:{card_id}", effective, [card_id])
-        if interview is not None:
-            proposed.append(interview)
+        wanted.append((unit_id, "red", f"red:{card_id}", effective, [card_id]))
     # One per unit and month reaching the yellow-card threshold (this month and the two before).
     first = (as_of.replace(day=1) - timedelta(days=62)).replace(day=1)
     yellows = db.session.execute(
@@ -297,65 +329,116 @@ def _propose_interviews(as_of: date) -> list[Interview]:
     by_month: dict[tuple[int, str], list[tuple[int, date]]] = defaultdict(list)
     for card_id, unit_id, effective in yellows:
         by_month[(unit_id, effective.strftime("%Y-%m"))].append((card_id, effective))
+    policy_of = _policy_lookup(as_of)
     for (unit_id, month), cards in sorted(by_month.items()):
-        threshold = policy_on(cards[-1][1]).interview_yellow_threshold
+        threshold = policy_of(cards[-1][1]).interview_yellow_threshold
         if len(cards) < threshold:
             continue
-        interview = _propose(unit_id, "yellow_threshold", f"yellow:{unit_id}:{month}", cards[threshold - 1][1],
-                             [card_id for card_id, _ in cards])
-        if interview is not None:
-            proposed.append(interview)
-    return proposed
+        wanted.append((unit_id, "yellow_threshold", f"yellow:{unit_id}:{month}", cards[threshold - 1][1],
+                       [card_id for card_id, _ in cards]))
+    return _propose(wanted)
 
 
-def _propose(unit_id: int, trigger: str, key: str, on: date, card_ids: list[int]) -> Interview | None:
+def _propose(wanted: list[tuple[int, str, str, date, list[int]]]) -> list[Proposal]:
+    """Insert the proposals in one batch; one that exists already (another sweep's) is skipped."""
+    if not wanted:
+        return []
     stmt = (
         insert_ignoring_duplicates(Interview)
-        .values(unit_id=unit_id, trigger=trigger, trigger_key=key, state="proposed", proposed_on=on,
-                place="", interviewer_name="", bring="", minutes="")
         .on_conflict_do_nothing()
-        .returning(Interview.id)
+        .returning(Interview.id, Interview.trigger_key)
     )
-    interview_id = db.session.execute(stmt).scalar()
-    if interview_id is None:
-        return None  # another sweep proposed it first
-    db.session.execute(interview_card.insert(), [{"interview_id": interview_id, "card_event_id": c} for c in card_ids])
-    interview = db.session.get(Interview, interview_id)
-    audit.record(None, "interview.propose", interview, summary=key, after={"unit_id": unit_id, "trigger": trigger, "cards": card_ids})
-    return interview
+    created = dict(
+        (key, interview_id)
+        for interview_id, key in db.session.execute(stmt, [
+            {"unit_id": unit_id, "trigger": trigger, "trigger_key": key, "state": "proposed", "proposed_on": on,
+             "place": "", "interviewer_name": "", "bring": "", "minutes": ""}
+            for unit_id, trigger, key, on, _ in wanted
+        ])
+    )
+    proposals, links = [], []
+    for unit_id, trigger, key, _, card_ids in wanted:
+        interview_id = created.get(key)
+        if interview_id is None:
+            continue  # another sweep proposed it first
+        links += [{"interview_id": interview_id, "card_event_id": c} for c in card_ids]
+        proposals.append(Proposal(interview_id, unit_id, trigger))
+        audit.record(None, "interview.propose", object_type="interview", object_id=interview_id, summary=key,
+                     after={"unit_id": unit_id, "trigger": trigger, "cards": card_ids})
+    if links:
+        db.session.execute(interview_card.insert(), links)
+    return proposals
 
 
 # -- notifications ----------------------------------------------------------
 
 
-def _notify(clock: Clock, yellow, red, warned, interviews) -> None:
+def _notify(clock: Clock, yellow, red, warned, interviews: list[Proposal]) -> None:
     now = clock.now()
-    card_nodes = {node_id for _, node_id in yellow + red}
-    nodes = {
-        n.id: n for n in db.session.execute(
-            select(Node.id, Node.title, Node.unit_id, Node.responsible_user_id).where(Node.id.in_(card_nodes))
-        )
-    } if card_nodes else {}
-    units = {n.unit_id for n in nodes.values()} | {w[1] for w in warned} | {i.unit_id for i in interviews}
+    _notify_cards(yellow, "card.yellow", "超期未销号，已记黄牌", "请在线说明超期原因并重新承诺完成时间。", now)
+    _notify_cards(red, "card.red", "已记红牌，列入重点督办", "", now, leaders=True)
+    units = {w[1] for w in warned} | {i.unit_id for i in interviews}
     staff = notify.unit_staff(units)
-    leaders = notify.leaders_in_charge({nodes[node_id].unit_id for _, node_id in red})
-    for card_id, node_id in yellow:
-        n = nodes[node_id]
-        notify.send(staff[n.unit_id] + [n.responsible_user_id], "card.yellow", f"节点“{n.title}”超期未销号，已记黄牌",
-                    body="请在线说明超期原因并重新承诺完成时间。", link=f"/nodes/{node_id}", node_id=node_id,
-                    key=f"card:{card_id}", now=now)
-    for card_id, node_id in red:
-        n = nodes[node_id]
-        notify.send(staff[n.unit_id] + leaders[n.unit_id] + [n.responsible_user_id], "card.red",
-                    f"节点“{n.title}”已记红牌，列入重点督办", link=f"/nodes/{node_id}", node_id=node_id,
-                    key=f"card:{card_id}", now=now)
+    notices = []
     for node_id, unit_id, person_id, title, due in warned:
-        notify.send(staff.get(unit_id, []) + [person_id], "node.due_soon", f"节点“{title}”将于{due.isoformat()}到期",
-                    body="请抓紧推进并按时提交销号申请。", link=f"/nodes/{node_id}", node_id=node_id,
-                    key=f"warn:{node_id}:{due.isoformat()}", now=now)
+        notices.append(notify.Notice(
+            staff.get(unit_id, []) + [person_id], "node.due_soon", f"节点“{title}”将于{due.isoformat()}到期",
+            body="请抓紧推进并按时提交销号申请。", link=f"/nodes/{node_id}", node_id=node_id,
+            key=f"warn:{node_id}:{due.isoformat()}"))
     if interviews:
         watchers = notify.supervisors()
+        names = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_({i.unit_id for i in interviews}))).all())
         for interview in interviews:
-            notify.send(watchers + staff.get(interview.unit_id, []), "interview.proposed",
-                        f"拟对{interview.unit.name}进行{'红牌' if interview.trigger == 'red' else '黄牌'}约谈",
-                        link=f"/interviews/{interview.id}", key=f"interview:{interview.id}", now=now)
+            notices.append(notify.Notice(
+                watchers + staff.get(interview.unit_id, []), "interview.proposed",
+                f"拟对{names[interview.unit_id]}进行{'红牌' if interview.trigger == 'red' else '黄牌'}约谈",
+                link=f"/interviews/{interview.id}", key=f"interview:{interview.id}"))
+    notify.send_all(notices, now=now)
+
+
+def _notify_cards(cards: list[tuple[int, int]], kind: str, what: str, body: str, now, *, leaders: bool = False) -> None:
+    """Tell each new card's unit staff and responsible person (and for red, the
+    leaders in charge) in one INSERT … SELECT: a sweep issues tens of thousands
+    of cards, and building their notices as Python rows cost a third of it.
+
+    Same notices as ``notify.send``: one per person and card, keyed
+    ``card:<card id>:<user id>`` so that a second sweep sends none.
+    """
+    if not cards:
+        return
+    new = (
+        select(CardEvent.id.label("card_id"), Node.id.label("node_id"), Node.unit_id, Node.title,
+               Node.responsible_user_id)
+        .join(Node, Node.id == CardEvent.node_id)
+        .where(in_ids(CardEvent.id, [card_id for card_id, _ in cards]))
+        .cte("new_card")
+    )
+    parts = [
+        select(new.c.card_id, User.id.label("user_id"))
+        .join(User, User.unit_id == new.c.unit_id)
+        .join(UserRole, and_(UserRole.user_id == User.id, UserRole.role == "unit_staff"))
+        .where(User.is_active_account),
+        select(new.c.card_id, new.c.responsible_user_id).where(new.c.responsible_user_id.is_not(None)),
+    ]
+    if leaders:
+        parts.append(
+            select(new.c.card_id, leader_unit.c.user_id)
+            .join(leader_unit, leader_unit.c.unit_id == new.c.unit_id)
+            .join(User, User.id == leader_unit.c.user_id)
+            .where(User.is_active_account)
+        )
+    recipients = union(*parts).subquery("recipient")
+    source = (
+        select(
+            recipients.c.user_id, literal(kind), literal("节点“", String) + new.c.title + literal(f"”{what}", String),
+            literal(body), literal("/nodes/", String) + cast(new.c.node_id, String), new.c.node_id,
+            literal("card:", String) + cast(recipients.c.card_id, String) + literal(":", String)
+            + cast(recipients.c.user_id, String),
+            literal(now, UTCDateTime),
+        )
+        .join(new, new.c.card_id == recipients.c.card_id)
+    )
+    stmt = insert_ignoring_duplicates(Notification).from_select(
+        ["user_id", "kind", "title", "body", "link", "node_id", "dedupe_key", "created_at"], source,
+    ).on_conflict_do_nothing()
+    db.session.execute(stmt)

@@ -10,6 +10,7 @@ export FLASK_APP=wsgi
 
 "$VENV/bin/flask" db upgrade
 "$VENV/bin/flask" demo --if-empty
+"$VENV/bin/flask" print-fonts
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }

@@ -53,6 +53,8 @@ ensure_postgresql() {
 ensure_fonts() {
   have_pkg fonts-noto-cjk || apt_install fonts-noto-cjk
   command -v pdftotext >/dev/null || apt_install poppler-utils
+  # hb-subset cuts the compact print fonts in a second (fontTools takes minutes).
+  command -v hb-subset >/dev/null || apt_install libharfbuzz-bin
 }
 
 ensure_chromium() {

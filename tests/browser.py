@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,3 +71,44 @@ def drag(page, card_selector: str, column: str) -> None:
             box["y"] + 12 + (goal["y"] + 40 - box["y"] - 12) * i / steps,
         )
     page.mouse.up()
+
+
+def login(page, base: str, username: str, password: str | None = None) -> None:
+    """Log in through the real login form."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", password or PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+class ConsoleWatch:
+    """Collects page errors and console errors (CSP violations among them) of every page in a context.
+
+    ``allow`` lists HTTP statuses a test provokes on purpose (a refused page logs
+    "Failed to load resource: … status of 403"); anything else is a failure.
+    """
+
+    def __init__(self, context, allow: tuple[int, ...] = ()):
+        self.errors: list[str] = []
+        self.allow = allow
+        context.on("page", self.watch)
+        for page in context.pages:
+            self.watch(page)
+
+    def watch(self, page) -> None:
+        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type not in ("error", "warning"):
+            return
+        text = message.text
+        status = re.search(r"status of (\d{3})", text)
+        if status and int(status.group(1)) in self.allow:
+            return
+        if message.type == "warning" and "Content Security Policy" not in text:
+            return
+        self.errors.append(f"{message.type}: {text} @ {message.location.get('url')}")

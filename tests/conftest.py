@@ -10,7 +10,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
+import uuid
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -25,8 +30,28 @@ from portal.extensions import db  # noqa: E402
 
 BACKEND = os.environ.get("JIEDIAN_TEST_DB", "sqlite")
 PG_SERVER = os.environ.get("JIEDIAN_TEST_PG", "postgresql+psycopg://jiedian:jiedian@127.0.0.1:5432")
-REDIS_URL = os.environ.get("JIEDIAN_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url() -> str:
+    """The test Redis database; under xdist each worker takes its own (15, 14, …)."""
+    url = os.environ.get("JIEDIAN_TEST_REDIS", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        server, _, number = url.rpartition("/")
+        url = f"{server}/{int(number) - int(worker[2:])}"
+    return url
+
+
+REDIS_URL = _redis_url()
 TODAY = date(2026, 6, 15)  # a Monday; every test starts on it unless it travels
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def head_revision() -> str:
+    """The newest migration's revision: what a migrated database records."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(ROOT / "migrations")).get_current_head()
 
 
 def pytest_report_header(config):
@@ -118,6 +143,32 @@ def _truncate_all(engine) -> None:
         conn.execute(table.insert(), rows)
 
 
+@contextmanager
+def scratch_app(tmp, print_font_dir: str):
+    """An app on a migrated database of its own, with an app context pushed.
+
+    For fixtures wider than one test (a county built once per module); the
+    database is dropped when the block ends.
+    """
+    tmp = str(tmp)
+    name = f"jiedian_scratch_{_worker_suffix()}_{uuid.uuid4().hex[:8]}"
+    url = create_pg_database(name) if BACKEND == "postgresql" else "sqlite:///" + os.path.join(tmp, "scratch.db")
+    try:
+        _migrate(url, tmp)
+        app = create_app(_base_config(url, tmp) | {"PRINT_FONT_DIR": print_font_dir})
+        app.extensions["jiedian.clock"] = FixedClock(TODAY)
+        app.test_client_class = IsolatedClient
+        with app.app_context():
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        if BACKEND == "postgresql":
+            drop_pg_database(name)
+
+
 class IsolatedClient(FlaskClient):
     """Each request runs in its own app context, like in production.
 
@@ -139,8 +190,18 @@ def clock():
     return FixedClock(TODAY)
 
 
+@pytest.fixture(scope="session")
+def print_font_dir(tmp_path_factory):
+    """The compact print fonts, cut once per test session as `flask print-fonts` does."""
+    from portal.documents import fonts
+
+    path = tmp_path_factory.mktemp("print-fonts")
+    fonts.build(path)
+    return str(path)
+
+
 @pytest.fixture
-def app(database_template, tmp_path, clock):
+def app(database_template, tmp_path, clock, print_font_dir):
     """A fresh app on an empty migrated database, with an app context pushed."""
     if BACKEND == "postgresql":
         url = database_template
@@ -148,7 +209,7 @@ def app(database_template, tmp_path, clock):
         path = tmp_path / "test.db"
         shutil.copyfile(database_template, path)
         url = "sqlite:///" + str(path)
-    app = create_app(_base_config(url, str(tmp_path)))
+    app = create_app(_base_config(url, str(tmp_path)) | {"PRINT_FONT_DIR": print_font_dir})
     app.extensions["jiedian.clock"] = clock
     app.test_client_class = IsolatedClient
     ctx = app.app_context()
@@ -245,3 +306,66 @@ def count_queries(app):
             event.remove(db.engine, "before_cursor_execute", _count)
 
     return counting
+
+
+def job_env(app, clock, **extra) -> dict:
+    """The environment of a CLI command or worker run as a subprocess on this test's database and Redis."""
+    return {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
+            "JIEDIAN_ENV": "testing", "JIEDIAN_TODAY": clock.today().isoformat(),
+            "DOCUMENT_DIR": app.config["DOCUMENT_DIR"], "EVIDENCE_DIR": app.config["EVIDENCE_DIR"], **extra}
+
+
+def start_worker(app, clock, log: Path | None = None, **extra) -> subprocess.Popen:
+    """A real RQ worker (``flask worker``) in its own process; ``log`` keeps its output."""
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
+    if log is None:
+        return subprocess.Popen(command, cwd=ROOT, env=job_env(app, clock, **extra),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, cwd=ROOT, env=job_env(app, clock, **extra), stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a process this test started, and reap it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (an RQ worker's work horse)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def paused_horse(flag: Path, worker: subprocess.Popen, timeout: float = 60) -> int:
+    """Wait for the work horse to reach an armed ``jobs.faults.pause_point``; returns its pid."""
+    import time
+
+    pid_file = Path(f"{flag}.pid")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not pid_file.exists():
+        assert worker.poll() is None, "the worker died"
+        time.sleep(0.2)
+    assert pid_file.exists(), f"the job never reached its pause point ({flag.name})"
+    horse = int(pid_file.read_text())
+    assert horse in child_pids(worker.pid)  # the work horse, not the worker itself
+    return horse
+
+
+def wait_until(predicate, timeout: float = 90, every: float = 0.5) -> bool:
+    """Poll ``predicate`` (the test's session expired before each call) until it holds or time runs out."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.expire_all()
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)

@@ -144,7 +144,7 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "nodes.submit": ("unit_staff", lambda c, n: {"note": "已完成摘牌", "kind": "acceptance",
                                                  "version": str(c["todo"].version),
                                                  "files": _upload("成交确认书.pdf", PDF)}),
-    "nodes.add_progress": ("unit_staff", lambda c, n: {"body": "已完成勘测", "percent": "40"}),
+    "nodes.add_progress": ("unit_staff", lambda c, n: {"body": "已完成勘测", "percent": "40", "version": str(c["todo"].version)}),
     "nodes.upload_evidence": ("unit_staff", lambda c, n: {"kind": "photo", "files": _upload("现场.pdf", PDF)}),
     "sweeps.start": ("supervisor", lambda c, n: {}),
     "cards.file_recommitment": ("unit_staff", lambda c, n: {"reason": "征迁延误", "new_deadline": "2026-07-10"}),

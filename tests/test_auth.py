@@ -122,7 +122,13 @@ def test_idle_sessions_expire(app, client, auth, clock):
     clock.set(clock.now() + app.config["SESSION_IDLE_TIMEOUT"] - timedelta(minutes=1))
     assert client.get("/").status_code == 200
     clock.set(clock.now() + app.config["SESSION_IDLE_TIMEOUT"] + timedelta(minutes=1))
-    assert client.get("/").status_code == 302
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+    # The login page says why, once; later it is the usual request to log in.
+    minutes = int(app.config["SESSION_IDLE_TIMEOUT"].total_seconds() // 60)
+    assert f"您已超过 {minutes} 分钟未操作，会话已结束" in client.get(response.headers["Location"]).get_data(as_text=True)
+    client.get("/")
+    assert "请先登录后继续" in client.get("/login").get_data(as_text=True)
 
 
 def test_next_only_goes_to_this_site(client, auth):

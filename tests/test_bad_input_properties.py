@@ -268,7 +268,7 @@ def test_node_form(app, client, auth, world, data):
 
 
 @SETTINGS
-@given(data=st.fixed_dictionaries({"body": field("已完成勘测"), "percent": field("40")}), htmx=st.booleans())
+@given(data=st.fixed_dictionaries({"body": field("已完成勘测"), "percent": field("40"), "version": field("1")}), htmx=st.booleans())
 def test_progress_form(app, client, auth, world, data, htmx):
     token = logged_in(auth, "staff")
     before = counts()

@@ -285,7 +285,7 @@ def test_sign_off_needs_a_note_and_a_file(client, auth, world):
 def test_contact_logs_progress_on_their_project_only(app, client, auth, world):
     auth.login("contact")
     node_id = world["nodes"]["todo"]
-    response = auth.post(f"/nodes/{node_id}/progress", {"body": "已完成土地评估", "percent": "40"}, page=f"/nodes/{node_id}", headers={"HX-Request": "true"})
+    response = auth.post(f"/nodes/{node_id}/progress", {"body": "已完成土地评估", "percent": "40", "version": "1"}, page=f"/nodes/{node_id}", headers={"HX-Request": "true"})
     assert response.status_code == 200 and "已完成土地评估" in response.get_data(as_text=True)
     other_project = f.project()
     elsewhere = f.node(other_project)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import CardEvent, Node
 from tests import factories as f
-from tests.browser import chromium, drag, live_server, screenshot
+from tests.browser import chromium, drag, live_server, login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -27,14 +27,6 @@ def world(app):
     return {"unit": township.id, "first": first.id, "second": second.id}
 
 
-def _login(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", f.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-
 def test_drag_snap_back_sign_off_and_verify(app, world, tmp_path):
     evidence = tmp_path / "施工许可证.pdf"
     evidence.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
@@ -49,7 +41,7 @@ def test_drag_snap_back_sign_off_and_verify(app, world, tmp_path):
             # The refused drop is a 422 on purpose; anything else logged as an error is a bug.
             lambda m: errors.append(f"{m.text} @ {m.location}") if m.type == "error" and "status of 422" not in m.text else None,
         )
-        _login(page, base, "staff")
+        login(page, base, "staff")
         assert page.url.endswith(board_url)
 
         # 未启动 → 推进中, and it is still there after a reload.
@@ -81,7 +73,7 @@ def test_drag_snap_back_sign_off_and_verify(app, world, tmp_path):
 
         # The supervisor verifies it on the board: the card turns green.
         page.context.clear_cookies()
-        _login(page, base, "sup")
+        login(page, base, "sup")
         page.goto(f"{base}{board_url}")
         drag(page, second, "done")
         page.wait_for_selector(f'.column-body[data-column="done"] {second}[data-card="green"]')
@@ -94,7 +86,7 @@ def test_drag_snap_back_sign_off_and_verify(app, world, tmp_path):
 def test_keyboard_move_without_a_mouse(app, world):
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
-        _login(page, base, "staff")
+        login(page, base, "staff")
         card = page.locator(f"#node-{world['first']}")
         card.locator("summary").focus()
         page.keyboard.press("Enter")

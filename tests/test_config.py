@@ -20,6 +20,35 @@ def test_defaults():
     assert cfg["WTF_CSRF_TIME_LIMIT"] is None  # tokens last as long as the session
 
 
+def test_proxy_count_defaults_to_none_trusted():
+    assert from_environment("/i", {})["PROXY_COUNT"] == 0
+    assert from_environment("/i", {"JIEDIAN_PROXY_COUNT": "1"})["PROXY_COUNT"] == 1
+
+
+@pytest.mark.parametrize(("proxies", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_behind_nginx_the_client_address_comes_from_the_proxy(app, proxies, seen):
+    """The login limit per address and the audit log need the real client's address."""
+    from sqlalchemy import select
+
+    from portal import create_app
+    from portal.extensions import db
+    from portal.models import LoginAttempt
+    from tests.conftest import csrf_from
+
+    proxied = create_app({**app.config, "PROXY_COUNT": proxies})
+    client = proxied.test_client()
+    # Over HTTPS Flask-WTF also checks the Referer against the host.
+    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "Referer": "https://localhost/login"}
+    page = client.get("/login", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    response = client.post("/login", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                           data={"username": "nobody", "password": "wrong-password", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert response.status_code == 401
+    with proxied.app_context():
+        assert db.session.scalars(select(LoginAttempt.ip)).all() == [seen]
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_postgres_urls_use_psycopg():
     assert database_url("postgres://u@h/db", "/i") == "postgresql+psycopg://u@h/db"
     assert database_url("postgresql://u@h/db", "/i") == "postgresql+psycopg://u@h/db"

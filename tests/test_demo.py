@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
-from portal import demo
+from portal import audit, demo
 from portal.clock import Clock
 from portal.extensions import db
 from portal.models import (
@@ -27,7 +27,7 @@ from portal.models import (
     User,
 )
 from portal.workdays import WorkCalendar
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, scratch_app
 
 D = date(2026, 6, 15)
 DAY = timedelta(days=1)
@@ -39,17 +39,34 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-@pytest.fixture
-def county(app) -> demo.DemoSummary:
-    summary = demo.build(D)
-    db.session.commit()
-    return summary
+@pytest.fixture(scope="module")
+def built_county(tmp_path_factory, print_font_dir):
+    """One demo county for the tests that only read it: building one takes seconds."""
+    with scratch_app(tmp_path_factory.mktemp("demo"), print_font_dir) as app:
+        summary = demo.build(D)
+        db.session.commit()
+        db.session.remove()
+        yield app, summary
 
 
 @pytest.fixture
-def local_date(app):
-    clock = Clock(app.config["JIEDIAN_TZ"])
-    return clock.local_date
+def county(built_county) -> demo.DemoSummary:
+    """The shared county, in an app context of its own; tests using it must not change it."""
+    app, summary = built_county
+    with app.app_context():
+        yield summary
+        db.session.rollback()
+        db.session.remove()
+
+
+@pytest.fixture
+def county_app(built_county, county):
+    return built_county[0]
+
+
+@pytest.fixture
+def local_date():
+    return Clock("Asia/Shanghai").local_date
 
 
 class Facts:
@@ -166,8 +183,8 @@ def test_the_rules_hold_at_the_ends_of_the_year(app, local_date, today):
     assert_cards_follow_the_rules(Facts(), today, local_date)
 
 
-def test_statuses_and_times_agree(facts, local_date, app):
-    start_of_d = Clock(app.config["JIEDIAN_TZ"]).start_of(D)
+def test_statuses_and_times_agree(facts, local_date, county_app):
+    start_of_d = Clock(county_app.config["JIEDIAN_TZ"]).start_of(D)
     for node in facts.nodes:
         if node.status in ("todo", "doing"):
             assert node.submitted_at is None and node.closed_at is None
@@ -255,9 +272,9 @@ def test_red_cards_propose_interviews(facts):
     assert any(i.state == "proposed" for i in interviews)
 
 
-def test_the_demo_accounts_log_in(app, county):
+def test_the_demo_accounts_log_in(county_app):
     for account in demo.ACCOUNTS:
-        auth = AuthActions(app.test_client())  # a browser of its own
+        auth = AuthActions(county_app.test_client())  # a browser of its own
         response = auth.login(account.username, demo.DEMO_PASSWORD)
         assert response.status_code == 302, account.username
         assert "/login" not in response.headers["Location"]
@@ -265,22 +282,20 @@ def test_the_demo_accounts_log_in(app, county):
         assert user.has_role(account.role) and user.last_login_at is not None
 
 
-def test_the_same_date_gives_the_same_county(app):
-    def snapshot() -> list[tuple]:
-        rows = db.session.execute(
-            select(Node.title, Node.deadline, Node.status, Node.card).order_by(Node.id)
-        )
-        return [tuple(row) for row in rows]
+def snapshot() -> list[tuple]:
+    rows = db.session.execute(select(Node.title, Node.deadline, Node.status, Node.card).order_by(Node.id))
+    return [tuple(row) for row in rows]
 
-    demo.build(D)
+
+@pytest.fixture
+def shared_snapshot(county) -> list[tuple]:
+    return snapshot()
+
+
+def test_the_same_date_gives_the_same_county(shared_snapshot, app):
+    demo.build(D)  # in a database of its own
     db.session.commit()
-    first = snapshot()
-    demo.erase()
-    db.session.commit()
-    assert not demo.has_data()
-    demo.build(D)
-    db.session.commit()
-    assert snapshot() == first
+    assert snapshot() == shared_snapshot
 
 
 def test_the_command_loads_refuses_and_resets(app, runner):
@@ -304,14 +319,16 @@ def test_the_command_loads_refuses_and_resets(app, runner):
     # The load itself, and what the real rules did: green cards at sign-off, the sweep, its interviews.
     assert {"demo.load", "sweep.run", "card.green"} <= actions <= {"demo.load", "sweep.run", "card.green", "interview.propose"}
 
-
-def test_erase_keeps_the_audit_log_append_only(county):
-    demo.erase()
-    db.session.commit()
-    assert count(AuditEntry) == 0 and count(Unit) == 0
-    demo.build(D)
-    db.session.commit()
+    # Erasing empties the audit log with the rest, yet the log stays append-only.
     entries = count(AuditEntry)
     with pytest.raises(DatabaseError), db.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_entry"))
     assert count(AuditEntry) == entries > 0
+    demo.erase()
+    db.session.commit()
+    assert count(AuditEntry) == 0 and count(Unit) == 0 and not demo.has_data()
+    audit.record(None, "demo.load", summary="after erase")  # the guards are back in place
+    db.session.commit()
+    with pytest.raises(DatabaseError), db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_entry"))
+    assert count(AuditEntry) == 1

@@ -63,7 +63,7 @@ def test_ranking_pdf_has_units_scores_and_embedded_subset_fonts(app, county, tmp
     fonts = pdffonts(response.data, tmp_path)
     lines = [line for line in fonts.splitlines()[2:] if line.strip()]
     assert lines and all(" yes yes " in line for line in lines), fonts  # embedded, subset
-    assert any("CJK" in line for line in lines)
+    assert any("Jiedian-Serif" in line for line in lines)  # the CJK print fonts
 
 
 def test_cli_writes_the_ranking(app, county, runner, tmp_path):
@@ -175,3 +175,75 @@ def test_monday_ranking_is_published_once_per_week(app, county, clock):
     document = db.session.get(Document, first["document_id"])
     assert (document.period_start, document.period_end) == (date(2026, 6, 8), date(2026, 6, 14))
     assert "2026年第24周" in pdftotext(archived_bytes(document))
+
+
+# -- print fonts ------------------------------------------------------------------
+
+
+def _scheduled_notice(app, county, head_name=None):
+    if head_name:
+        county.head_name = head_name
+    interview = db.session.scalars(select(Interview).where(Interview.trigger == "red")).first()
+    interview.state = "scheduled"
+    interview.scheduled_for = datetime(2026, 6, 18, 7, 0, tzinfo=UTC)
+    interview.place = "县委县政府督查室会议室"
+    db.session.commit()
+    response = _login(app, "sup").client.get(f"/interviews/{interview.id}/notice.pdf")
+    assert response.status_code == 200
+    return response.data
+
+
+def _font_names(pdf: bytes, tmp_path) -> list[str]:
+    return [line.split()[0].split("+")[-1] for line in pdffonts(pdf, tmp_path).splitlines()[2:] if line.strip()]
+
+
+def test_notice_is_set_in_the_compact_print_fonts(app, county, tmp_path):
+    pdf = _scheduled_notice(app, county)
+    assert sorted(_font_names(pdf, tmp_path)) == ["Jiedian-Sans-Bold", "Jiedian-Serif", "Jiedian-Serif-Bold"]
+    assert len(pdf) < 300 * 1024, len(pdf)
+
+
+def test_a_character_outside_the_print_fonts_falls_back_to_the_system_face(app, county, tmp_path):
+    pdf = _scheduled_notice(app, county, head_name="王堃")  # 堃 is not in GB 2312
+    assert "王堃同志" in pdftotext(pdf)
+    names = _font_names(pdf, tmp_path)
+    assert "Jiedian-Serif" in names and any(name.startswith("Noto-Serif-CJK") for name in names), names
+
+
+def test_without_print_fonts_documents_use_the_system_faces(app, county, tmp_path):
+    app.config["PRINT_FONT_DIR"] = str(tmp_path / "not-built")
+    pdf = _scheduled_notice(app, county)
+    assert "上派镇" in pdftotext(pdf)
+    assert all(name.startswith("Noto-") for name in _font_names(pdf, tmp_path))
+
+
+def test_print_fonts_are_cut_once_and_again_when_the_system_font_changes(tmp_path):
+    from portal.documents import fonts
+
+    first = fonts.build(tmp_path)
+    assert sorted(first) == sorted(face.file for face in fonts.FACES)
+    assert fonts.build(tmp_path) == []  # up to date: nothing to do
+    manifest = fonts.read_manifest(tmp_path)
+    manifest["sans-bold.otf"]["mtime"] -= 1  # as if the system package were upgraded
+    (tmp_path / fonts.MANIFEST).write_text(__import__("json").dumps(manifest))
+    assert fonts.build(tmp_path) == ["sans-bold.otf"]
+    manifest = fonts.read_manifest(tmp_path)
+    manifest["serif-regular.otf"]["codepoints"] = "an older list"  # a release that prints more characters
+    (tmp_path / fonts.MANIFEST).write_text(__import__("json").dumps(manifest))
+    assert fonts.build(tmp_path) == ["serif-regular.otf"]
+    assert {ord("▲"), ord("▼"), ord("〔"), ord("“"), ord("①")} <= set(fonts.codepoints())
+    assert not list(tmp_path.glob("*.part"))
+    css = fonts.stylesheet(tmp_path, "jiedian-asset:/")
+    assert css.count("@font-face") == 3 and 'src: url("jiedian-asset:/fonts/serif-bold.otf")' in css
+
+
+def test_the_fetcher_serves_only_the_named_print_fonts(app):
+    from portal.documents.render import RefusedURL, safe_fetcher
+
+    fetcher = safe_fetcher()
+    assert b"@font-face" in fetcher.fetch("jiedian-asset:/fonts.css").read()
+    assert fetcher.fetch("jiedian-asset:/fonts/serif-regular.otf").read()[:4] == b"OTTO"
+    for url in ("jiedian-asset:/fonts/manifest.json", "jiedian-asset:/fonts/../fonts/serif-regular.otf",
+                "jiedian-asset:/fonts/other.otf"):
+        with pytest.raises(RefusedURL):
+            fetcher.fetch(url)

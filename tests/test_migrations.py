@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 from portal import create_app
 from portal.extensions import db
 from portal.models import Base
-from tests.conftest import BACKEND, create_pg_database, drop_pg_database
+from tests.conftest import BACKEND, create_pg_database, drop_pg_database, head_revision
 
 
 def _scratch_url(tmp_path) -> str:
@@ -34,7 +34,7 @@ def test_upgrade_downgrade_upgrade(tmp_path):
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
         with db.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
         db.engine.dispose()
     if BACKEND == "postgresql":
         drop_pg_database(f"jiedian_migrations_{os.getpid()}")

@@ -26,6 +26,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "auth.login": None,
     "auth.set_language": None,
     "health.healthz": None,
+    "main.favicon": None,
     "auth.logout": ALL,
     "main.home": ALL,
     "admin.index": ADMIN,

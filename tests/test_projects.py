@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEntry, CardEvent, Node, Project
+from portal.models import AuditEntry, CardEvent, Node, Project, User
 from tests import factories as f
 
 
@@ -117,3 +117,42 @@ def test_project_list_filters(app, client, auth):
     assert "城乡供水一体化二期" in html and "老城区雨污分流" not in html
     html = client.get("/projects?year=2025").get_data(as_text=True)
     assert "老城区雨污分流" in html and "城乡供水一体化二期" not in html
+
+
+def test_a_contact_finds_the_followed_projects_and_their_nodes(app, client, auth):
+    """The workbench lists a contact's projects; a project page links each node its reader may open."""
+    township, other = f.unit("上派镇"), f.unit("三河镇")
+    f.user("c1", roles=["contact"], unit=f.unit("县城投集团"))
+    f.user("s1", roles=["unit_staff"], unit=other)
+    mine = f.project(lead_unit=township, name="城南污水处理厂提标改造", co_units=[other])
+    ours = f.node(mine, title="完成设备招标")
+    theirs = f.node(mine, unit=other, title="完成管网接入")
+    mine.contacts.append(db.session.scalars(select(User).where(User.username == "c1")).one())
+    f.project(name="杭埠河治理工程")
+    db.session.commit()
+    auth.login("c1")
+    home = client.get("/").get_data(as_text=True)
+    assert f'href="/projects/{mine.id}"' in home and "我联系的项目" in home and "杭埠河治理工程" not in home
+    page = client.get(f"/projects/{mine.id}").get_data(as_text=True)
+    assert f'href="/nodes/{ours.id}"' in page and f'href="/nodes/{theirs.id}"' in page
+    # A co-operating unit's staff read the project but open only their own unit's nodes.
+    auth.logout()
+    auth.login("s1")
+    page = client.get(f"/projects/{mine.id}").get_data(as_text=True)
+    assert f'href="/nodes/{theirs.id}"' in page and f'href="/nodes/{ours.id}"' not in page and "完成设备招标" in page
+
+
+def test_a_contact_on_another_units_node_gets_no_link_to_that_units_board(app, client, auth):
+    unit, _, contact, _, _ = _setup(app)
+    other = f.unit("三河镇")
+    project = f.project(lead_unit=unit)
+    project.contacts.append(contact)
+    node = f.node(project, unit=other, title="三河镇的节点")
+    db.session.commit()
+    auth.login("ct")
+    page = client.get(f"/nodes/{node.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "三河镇" in html and f"/units/{other.id}/board" not in html
+    assert client.get(f"/units/{other.id}/board").status_code == 403
+

@@ -196,3 +196,22 @@ def test_logout_ends_only_its_own_session(app, client, auth):
     assert len(ended) == 2 and ended.pop(desk_row) is False and list(ended.values()) == [True]
     assert client.get("/").status_code == 302
     assert desk.client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/\\\\evil.example",
+                                    "/\tevil", "/\n/evil.example", "javascript:alert(1)", "evil.example", "", None])
+def test_next_never_leads_to_another_host(target):
+    from portal.security import safe_next
+
+    assert safe_next(target) is None
+
+
+def test_next_keeps_a_path_on_this_site():
+    from portal.security import safe_next
+
+    assert safe_next("/boards/3?status=doing#n12") == "/boards/3?status=doing#n12"
+
+
+def test_favicon_ico_leads_to_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/static/favicon.svg")

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,10 +15,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import CardEvent, JobRun
 from tests import factories as f
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
+from tests.conftest import ROOT, job_env, paused_horse, start_worker, stop
 
 
 @pytest.fixture
@@ -33,13 +29,8 @@ def late_nodes(app):
     return 10
 
 
-def _env(app, clock, **extra) -> dict:
-    return {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
-            "JIEDIAN_ENV": "testing", "JIEDIAN_TODAY": clock.today().isoformat(), **extra}
-
-
 def _flask(app, clock, *args, **extra) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=_env(app, clock, **extra),
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=job_env(app, clock, **extra),
                           capture_output=True, text=True, timeout=180)
 
 
@@ -61,13 +52,11 @@ def test_cli_prints_the_one_line(app, clock, late_nodes):
 
 
 def test_cli_enqueue_runs_on_a_real_worker(app, clock, redis, late_nodes):
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT,
-                              env=_env(app, clock), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = start_worker(app, clock)
     try:
         result = _flask(app, clock, "sweep", "--enqueue", "--timeout", "120")
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop(worker)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith("sweep as_of=2026-06-15 yellow=10 ")
     run = db.session.scalars(select(JobRun)).one()
@@ -76,7 +65,7 @@ def test_cli_enqueue_runs_on_a_real_worker(app, clock, redis, late_nodes):
 
 def test_two_sweeps_at_once_issue_each_card_once(app, clock, late_nodes):
     procs = [
-        subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "sweep"], cwd=ROOT, env=_env(app, clock),
+        subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "sweep"], cwd=ROOT, env=job_env(app, clock),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
@@ -123,28 +112,15 @@ def test_sweep_page_without_redis_says_so_and_keeps_serving(app, clock, late_nod
     assert _flask(app, clock, "sweep").stdout.strip().startswith("sweep as_of=2026-06-15 yellow=10")
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [int(p) for p in out]
-
-
 def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_retry_finishes(app, clock, redis, late_nodes, tmp_path):
     from portal.sweeps import start_sweep
 
     flag = tmp_path / "pause-once"
     flag.write_text("1")
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT,
-                              env=_env(app, clock, JIEDIAN_SWEEP_PAUSE_FLAG=str(flag), JIEDIAN_SWEEP_PAUSE="60"),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = start_worker(app, clock, JIEDIAN_SWEEP_PAUSE_FLAG=str(flag), JIEDIAN_SWEEP_PAUSE="60")
     try:
         run, _job = start_sweep(None, clock.today())
-        pid_file = Path(str(flag) + ".pid")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (pid_file.exists() and pid_file.read_text()):
-            time.sleep(0.2)
-        assert pid_file.exists(), "the sweep never reached its pause"
-        horse = int(pid_file.read_text())
-        assert horse in _children(worker.pid)  # the work horse, not the worker itself
+        horse = paused_horse(flag, worker)
         os.kill(horse, signal.SIGKILL)  # the cards are inserted, the transaction still open
         assert _card_count() == 0  # all or nothing: the killed run left no card
         # RQ retries the job after its interval; this time it runs straight through.
@@ -153,7 +129,6 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_retry_finishes(app, cl
             time.sleep(0.5)
         assert _card_count() == 17
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop(worker)
     rows = db.session.execute(select(CardEvent.node_id, CardEvent.colour, func.count()).group_by(CardEvent.node_id, CardEvent.colour)).all()
     assert all(count == 1 for _, _, count in rows)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import session
+from flask import current_app, flash, g, redirect, request, session
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import login_url
 
 from portal.extensions import login_manager
 
@@ -21,4 +23,15 @@ def init_app(app) -> None:
 
     @login_manager.user_loader
     def _load(user_id: str):
-        return services.load_session_user(session.get("sid"), user_id)
+        return services.load_session_user(session.get("sid"), user_id, on_idle=lambda: setattr(g, "session_idled", True))
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        # Flask-Login's own handler, with a message that says why when the session idled out.
+        if g.get("session_idled"):
+            minutes = int(current_app.config["SESSION_IDLE_TIMEOUT"].total_seconds() // 60)
+            flash(_("You were away for more than %(minutes)d minutes, so your session ended. Please log in again.",
+                    minutes=minutes), "info")
+        else:
+            flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(login_url(login_manager.login_view, next_url=request.url))

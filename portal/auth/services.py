@@ -95,8 +95,12 @@ def end_all_sessions(user: User) -> None:
         row.ended_at = now
 
 
-def load_session_user(token: str | None, user_id: str) -> User | None:
-    """The user of a live session, or None when it ended, idled out or never was."""
+def load_session_user(token: str | None, user_id: str, on_idle=None) -> User | None:
+    """The user of a live session, or None when it ended, idled out or never was.
+
+    ``on_idle`` is called when this very request finds the session idled out,
+    so the login page can say why the user has to log in again.
+    """
     if not token:
         return None
     row = db.session.get(UserSession, _digest(token))
@@ -106,6 +110,8 @@ def load_session_user(token: str | None, user_id: str) -> User | None:
     if now - row.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
         row.ended_at = now
         db.session.commit()
+        if on_idle is not None:
+            on_idle()
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active:

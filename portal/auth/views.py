@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -10,18 +8,9 @@ from portal import audit
 from portal.auth import services
 from portal.auth.forms import LoginForm
 from portal.extensions import db
+from portal.security import safe_next
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths: never send a fresh login to another host."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -60,7 +49,7 @@ def login():
                 login_user(user)
                 audit.record(user, "auth.login", user, summary=user.username)
                 db.session.commit()
-                return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
+                return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/login.html", form=form), status
 
 
@@ -81,4 +70,4 @@ def logout():
 def set_language(code: str):
     if code in ("zh_CN", "en"):
         session["lang"] = code
-    return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
+    return redirect(safe_next(request.args.get("next")) or url_for("main.home"))

@@ -15,6 +15,7 @@ from portal.models import CardEvent, Node, Recommitment
 from portal.nodes.views import render_detail
 from portal.recommitments import services as recommit
 from portal.recommitments.services import RecommitError
+from portal.security import safe_next
 
 bp = Blueprint("cards", __name__)
 
@@ -76,9 +77,7 @@ def decide(request_id: int):
     if not permissions.can_decide_recommitment(current_user, item.node):
         abort(403)
     form = DecisionForm()
-    back = request.form.get("next") or url_for("cards.queue")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("cards.queue")
+    back = safe_next(request.form.get("next")) or url_for("cards.queue")
     if not form.validate():
         flash(_form_errors(form), "error")
         return render_template("cards/recommitments.html", requests=recommit.pending_for(current_user), form=form, clock=get_clock()), 422

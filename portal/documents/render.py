@@ -3,6 +3,8 @@
 The URL fetcher refuses ``file://``, ``http(s)://`` and every other scheme:
 documents are built from escaped text and the portal's stylesheet and fonts
 only, so no user text can pull a file or a network resource into a PDF.
+Besides ``static/print/`` it serves ``fonts.css`` and the print fonts of
+``portal.documents.fonts`` by their fixed names.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import mimetypes
 from pathlib import Path
 
 from flask import current_app, render_template
+
+from portal.documents import fonts
 
 ASSET_ROOT = "jiedian-asset:/"  # the base URL documents are rendered against
 _ALLOWED_SUFFIXES = {".css", ".svg", ".png", ".woff", ".woff2", ".ttf", ".otf"}
@@ -23,6 +27,10 @@ class RefusedURL(ValueError):
 
 def _static_dir() -> Path:
     return Path(current_app.root_path) / "static" / "print"
+
+
+def _font_dir() -> Path:
+    return Path(current_app.config["PRINT_FONT_DIR"])
 
 
 def _portal_assets_class():
@@ -40,6 +48,15 @@ def _portal_assets_class():
 
         def fetch(self, url, headers=None):
             name = url[len(ASSET_ROOT):].lstrip("/") if url.startswith(ASSET_ROOT) else None
+            if name == "fonts.css":
+                css = fonts.stylesheet(_font_dir(), ASSET_ROOT)
+                return URLFetcherResponse(url, body=css.encode(), headers={"Content-Type": "text/css"})
+            face = next((f for f in fonts.FACES if name == f"fonts/{f.file}"), None)
+            if face is not None:
+                path = _font_dir() / face.file
+                if not path.is_file():
+                    raise RefusedURL(f"print font {face.file} is not built")
+                return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": "font/otf"})
             root = _static_dir().resolve()
             path = (root / name).resolve() if name else None
             if path is None or root not in path.parents or path.suffix.lower() not in _ALLOWED_SUFFIXES or not path.is_file():

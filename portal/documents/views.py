@@ -9,8 +9,13 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import select
 
+from jobs.connection import get_redis
+from jobs.faults import pause_point
 from jobs.queue import QueueUnavailable, enqueue
 from portal import audit, permissions
 from portal.clock import get_clock
@@ -32,9 +37,17 @@ def _pdf_response(pdf: bytes, filename: str) -> Response:
 
 def _may_read(document: Document) -> bool:
     if document.kind == "notice":
-        interview = db.session.scalar(select(Interview).where(Interview.notice_document_id == document.id))
+        interview = _notice_interview(document)
         return interview is not None and _may_read_notice(interview)
     return True  # rankings and bulletins are public within the portal
+
+
+def _notice_interview(document: Document) -> Interview | None:
+    """The interview a notice was issued for, whether it is the current notice or one reissued since."""
+    interview_id = (document.params or {}).get("interview_id")
+    if interview_id is not None:
+        return db.session.get(Interview, interview_id)
+    return db.session.scalar(select(Interview).where(Interview.notice_document_id == document.id))
 
 
 def _may_read_notice(interview: Interview) -> bool:
@@ -164,7 +177,14 @@ def publish_bulletin(document_id: int, progress=lambda percent, message: None) -
         return document
     progress(20, "正在汇总数据、排版")  # committed by the job, before numbering opens a transaction
     actor = db.session.get(User, document.created_by_id) if document.created_by_id else None
-    publish_with_retry(actor, document, lambda d: _render_bulletin(d, d.doc_number), clock=get_clock())
+
+    def render(d: Document) -> bytes:
+        pdf = _render_bulletin(d, d.doc_number)
+        pause_point("bulletin")  # fault tests kill the work horse here: numbered and rendered, nothing archived or committed
+        return pdf
+
+    publish_with_retry(actor, document, render, clock=get_clock())
+    pause_point("bulletin_archived")  # and here: archived under its SHA-256, the row not yet committed
     return document
 
 
@@ -233,18 +253,43 @@ def _latest_run(document: Document) -> JobRun | None:
     ).first()
 
 
+def _build_lost(document: Document, run: JobRun | None) -> bool:
+    """A bulletin left "building" by a job that is gone or failed for good.
+
+    A work horse killed on its last retry, or a Redis restarted without its
+    append-only file, leaves the row claimed with nothing left to finish it.
+    While Redis does not answer nobody can tell, so the build is presumed alive.
+    """
+    if document.state != "building":
+        return False
+    if run is None or not run.job_id:
+        return True
+    try:
+        job = Job.fetch(run.job_id, connection=get_redis())
+        return job.get_status() in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+    except NoSuchJobError:
+        return True
+    except (RedisError, OSError):
+        return False
+
+
+def _status_context(document: Document) -> dict:
+    run = _latest_run(document)
+    return {"document": document, "run": run, "lost": _build_lost(document, run), "clock": get_clock()}
+
+
 @bp.route("/bulletins/<int:document_id>")
 @login_required
 def bulletin(document_id: int):
     document = _bulletin_or_404(document_id)
-    return render_template("documents/bulletin_page.html", document=document, run=_latest_run(document), clock=get_clock())
+    return render_template("documents/bulletin_page.html", **_status_context(document))
 
 
 @bp.route("/bulletins/<int:document_id>/status")
 @login_required
 def bulletin_status(document_id: int):
     document = _bulletin_or_404(document_id)
-    return render_template("documents/_bulletin_status.html", document=document, run=_latest_run(document), clock=get_clock())
+    return render_template("documents/_bulletin_status.html", **_status_context(document))
 
 
 @bp.route("/bulletins/<int:document_id>/preview.pdf")
@@ -262,10 +307,14 @@ def publish(document_id: int):
     document = _bulletin_or_404(document_id)
     if not permissions.can_manage_cards(current_user):
         abort(403)
-    if document.state in ("published", "building"):
+    previous = _latest_run(document)
+    if document.state == "published" or (document.state == "building" and not _build_lost(document, previous)):
         flash("该通报已在印发中或已印发。", "info")
         return redirect(url_for("documents.bulletin", document_id=document.id), 303)
     clock = get_clock()
+    if document.state == "building" and previous is not None and previous.state in ("queued", "running"):
+        previous.state, previous.finished_at = "failed", clock.now()
+        previous.message = "生成任务已中断（工作进程终止或任务队列丢失），已重新印发。"
     document.state = "building"
     run = JobRun(kind="bulletin", params={"document_id": document.id}, state="queued", created_by_id=current_user.id,
                  created_at=clock.now())
@@ -275,9 +324,9 @@ def publish(document_id: int):
     audit.record(current_user, "document.publish_requested", document, summary=document.title)
     db.session.commit()
     try:
+        # No flash: the status box says it is being built and turns into the download link (a flash would go stale).
         enqueue("jobs.documents.build_bulletin", document.id, run.id, job_id=run.job_id, queue="reports", timeout=900,
                 description=f"bulletin {document.id}")
-        flash("正在生成通报，完成后可下载。", "success")
     except QueueUnavailable:
         # No queue: build it here and now rather than leave the supervisor waiting.
         from jobs.documents import build_bulletin

@@ -8,6 +8,12 @@ from portal import permissions
 bp = Blueprint("main", __name__)
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers (and Chromium's PDF viewer) ask for this path whatever the page links."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.route("/")
 @login_required
 def home():

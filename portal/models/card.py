@@ -39,8 +39,11 @@ class CardEvent(Base):
             sqlite_where=text("is_manual = 0 AND is_withdrawn = 0"),
             postgresql_where=text("NOT is_manual AND NOT is_withdrawn"),
         ),
-        Index("ix_card_event_unit_effective", "unit_id", "effective_date"),
+        # Covers what a ranking sums: the year's GROUP BY reads the index only.
+        Index("ix_card_event_unit_scores", "unit_id", "effective_date", "is_withdrawn", "colour", "points"),
         Index("ix_card_event_effective", "effective_date"),
+        # A node's cards of a colour: the sweep's "had this card" test, the node page, the cascade.
+        Index("ix_card_event_node_colour", "node_id", "colour"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

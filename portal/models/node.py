@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, one_of, utcnow
@@ -30,6 +30,21 @@ class Node(Base):
         # The sweep looks for open nodes by their effective deadline.
         Index("ix_node_status_deadline", "status", "deadline"),
         Index("ix_node_unit_status", "unit_id", "status"),
+        # Only the nodes not submitted by their deadline: the sweep's
+        # yellow-card candidates, a small part of a large county's nodes.
+        Index(
+            "ix_node_late_deadline",
+            "deadline",
+            sqlite_where=text("submitted_on IS NULL OR submitted_on > deadline"),
+            postgresql_where=text("submitted_on IS NULL OR submitted_on > deadline"),
+        ),
+        # Only re-committed nodes: the red-card candidates after a commitment.
+        Index(
+            "ix_node_committed_deadline",
+            "committed_deadline",
+            sqlite_where=text("committed_deadline IS NOT NULL"),
+            postgresql_where=text("committed_deadline IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

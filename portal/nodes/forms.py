@@ -37,6 +37,7 @@ class ProgressForm(FlaskForm):
         validators=[DataRequired(_l("Write what has happened.")), Length(max=1000, message=_l("At most %(max)d characters.", max=1000)), NoMarkup()],
     )
     percent = IntegerField(_l("Percent complete"), validators=[Optional(), NumberRange(0, 100, _l("Enter a whole number from 0 to 100."))])
+    version = HiddenField()  # the node version the page showed: a stale one is refused with 409
 
 
 class EvidenceForm(FlaskForm):

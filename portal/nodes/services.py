@@ -183,9 +183,18 @@ def reopen(actor: User, node: Node, reason: str, *, clock: Clock) -> None:
     audit.record(actor, "node.reopen", node, summary=f"{node.title}：{reason}", before=before, after={"status": "doing", "card": node.card, "reason": reason})
 
 
-def add_progress(actor: User, node: Node, body: str, percent: int | None) -> ProgressEntry:
+def add_progress(actor: User, node: Node, body: str, percent: int | None, *, version: int | None) -> ProgressEntry:
+    """Log progress on the node as the actor saw it: a stale ``version`` is refused (409).
+
+    Entries are only ever added, so two people logging at once both keep
+    theirs; but an entry written against a node that was meanwhile moved,
+    sent back or signed off would misreport it, so the node row is locked
+    (PostgreSQL) and its version checked first.
+    """
     if not permissions.can_edit_node(actor, node):
         raise MoveError(403, "只能为本单位或所联系项目的节点记录进展。")
+    db.session.refresh(node, with_for_update=True)
+    check_version(node, version)
     entry = ProgressEntry(node_id=node.id, author_id=actor.id, body=body, percent=percent)
     db.session.add(entry)
     db.session.flush()

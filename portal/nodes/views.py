@@ -13,6 +13,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -22,6 +23,7 @@ from portal import permissions
 from portal.boards.services import Filters, card_view
 from portal.boards.views import counts_fragment, render_board
 from portal.clock import get_clock
+from portal.errors import render_error
 from portal.extensions import db
 from portal.models import AuditEntry, Evidence, Node, Project
 from portal.nodes import evidence as files
@@ -29,6 +31,7 @@ from portal.nodes import services
 from portal.nodes.forms import EvidenceForm, ProgressForm, SubmitForm
 from portal.nodes.services import MoveError
 from portal.policy import policy_on
+from portal.security import safe_next
 
 bp = Blueprint("nodes", __name__)
 
@@ -66,10 +69,7 @@ def _card_response(node: Node, status: int, message: str | None = None, level: s
 
 
 def _back_to(node: Node) -> str:
-    target = request.form.get("next") or request.args.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("boards.board", unit_id=node.unit_id)
+    return safe_next(request.form.get("next") or request.args.get("next")) or url_for("boards.board", unit_id=node.unit_id)
 
 
 @bp.route("/nodes/<int:node_id>")
@@ -168,7 +168,14 @@ def move(node_id: int):
 
 def _refused(node_id: int, error: MoveError):
     node = db.session.get(Node, node_id)
-    if request.form.get("view") == "queue":
+    if not permissions.can_view_unit(current_user, node.unit):
+        # A project contact sees this node, but not the rest of its unit's board.
+        if _htmx():
+            return make_response(_card_html(node, error.message, "error"), error.status)
+        return render_error(error.status, error.message)
+    if request.form.get("view") == "queue" and permissions.can_manage_cards(current_user):
+        # Only those who work the sign-off queue get it back; for anyone else
+        # "view" is just a form field and the county-wide queue stays closed.
         if _htmx():
             row = render_template("nodes/_queue_row.html", node=node, message=error.message, clock=get_clock())
             return make_response(row, error.status)
@@ -228,12 +235,28 @@ def add_progress(node_id: int):
     if not permissions.can_edit_node(current_user, node):
         abort(403)
     form = ProgressForm()
-    if not form.validate():
+    valid = form.validate()
+    if valid and not (form.version.data or "").isdigit():
+        form.form_errors.append(_("The form is missing its version; reload the page."))
+        valid = False
+    if not valid:
         if _htmx():
             return render_template("nodes/_progress_form.html", node=node, progress_form=form), 422
         return render_detail(node.id, progress_form=form, status=422)
-    entry = services.add_progress(current_user, node, form.body.data, form.percent.data)
-    db.session.commit()
+    try:
+        entry = services.add_progress(current_user, node, form.body.data, form.percent.data, version=int(form.version.data))
+        db.session.commit()
+    except MoveError as error:
+        db.session.rollback()
+        if error.status != 409:
+            abort(error.status)
+        # The fresh node page, with what the user typed kept and the new version to confirm it against.
+        form.version.data = str(db.session.get(Node, node_id).version)
+        form.form_errors.append(error.message)
+        response = make_response(*render_detail(node_id, progress_form=form, status=409))
+        if _htmx():
+            response.headers.update({"HX-Retarget": "#main", "HX-Reselect": "#main", "HX-Reswap": "outerHTML"})
+        return response
     if _htmx():
         fresh = ProgressForm(formdata=None)
         return render_template("nodes/_progress_added.html", node=node, entry=entry, progress_form=fresh, clock=get_clock())

@@ -40,10 +40,16 @@ def mark_read():
     return redirect(url_for("notifications.index"), 303)
 
 
+def _unread_for_current_user() -> int:
+    """The bell's count, asked for by the page layout only: a fragment (a moved
+    card, a column count) renders without a query for it."""
+    # Documents are also rendered by jobs, with no request and no user.
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return unread_count(current_user.id)
+    return 0
+
+
 def init_app(app) -> None:
     @app.context_processor
     def _bell():
-        # Documents are also rendered by jobs, with no request and no user.
-        if has_request_context() and current_user and current_user.is_authenticated:
-            return {"unread_notifications": unread_count(current_user.id)}
-        return {"unread_notifications": 0}
+        return {"unread_notifications": _unread_for_current_user}

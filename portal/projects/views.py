@@ -152,8 +152,9 @@ def project_delete(project_id: int):
     return redirect(url_for("projects.index"), 303)
 
 
-def _node_form(project: Project, node: Node | None) -> NodeForm:
-    form = NodeForm(obj=node, project=project)
+def _node_form(project: Project, node: Node | None, *, fresh: bool = False) -> NodeForm:
+    """The node form: bound to what was posted, or (``fresh``) filled from the row alone."""
+    form = NodeForm(formdata=None, obj=node, project=project) if fresh else NodeForm(obj=node, project=project)
     form.unit_id.choices = _choices(Unit, blank=True)
     people = db.session.scalars(
         select(User).where(User.is_active_account, User.unit_id.is_not(None)).order_by(User.unit_id, User.display_name)
@@ -161,7 +162,7 @@ def _node_form(project: Project, node: Node | None) -> NodeForm:
     form.responsible_user_id.choices = options(
         ((u.id, f"{u.display_name}（{u.unit.label}）") for u in people), blank=_("— none —")
     )
-    if request.method == "GET" and node is not None:
+    if (request.method == "GET" or fresh) and node is not None:
         form.version.data = str(node.version)
     elif request.method == "POST":
         # Only the version the browser sent counts; never fill it in from the row,
@@ -192,9 +193,8 @@ def node_edit(project_id: int | None = None, node_id: int | None = None):
         except (services.StaleError, StaleDataError):
             db.session.rollback()
             fresh = db.session.get(Node, node_id)
-            form = _node_form(project, None)
-            form.process(obj=fresh)
-            form.version.data = str(fresh.version)
+            # Not bound to the posted fields: the user must see the other change, not their own again.
+            form = _node_form(project, fresh, fresh=True)
             form.form_errors.append(
                 _("Someone else changed this node while you were editing. The form now shows their version; make your change again.")
             )

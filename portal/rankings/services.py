@@ -98,21 +98,29 @@ def rank(scores: list[UnitScore]) -> list[RankedRow]:
     def key(s: UnitScore):
         return (-s.score, -(s.on_time_rate or 0.0), s.red)
 
-    ordered = sorted(scores, key=lambda s: (key(s), s.sort_order, s.name))
+    # Each unit's key is computed once (10,000 units in a province).
+    ordered = sorted(((key(s), s.sort_order, s.name, i) for i, s in enumerate(scores)))
     rows: list[RankedRow] = []
-    for position, score in enumerate(ordered, start=1):
-        shared = rows and key(rows[-1].unit) == key(score)
-        rows.append(RankedRow(rows[-1].rank if shared else position, score))
+    previous = None
+    for position, (k, _, _, i) in enumerate(ordered, start=1):
+        rows.append(RankedRow(rows[-1].rank if rows and k == previous else position, scores[i]))
+        previous = k
     return rows
 
 
-def unit_scores(start: date, end: date) -> dict[int, UnitScore]:
+def active_units():
+    """(id, name, sort_order, league_id) of every active unit, in one query."""
+    return db.session.execute(select(Unit.id, Unit.name, Unit.sort_order, Unit.league_id).where(Unit.is_active)).all()
+
+
+def unit_scores(start: date, end: date, units=None) -> dict[int, UnitScore]:
     """Every active unit's score in [start, end], in one GROUP BY over card events.
 
-    Withdrawn cards do not count; units without cards score 0.
+    Withdrawn cards do not count; units without cards score 0. ``units`` (from
+    ``active_units``) saves reading the unit list again.
     """
     totals = {
-        row.unit_id: row
+        row[0]: row[1:]
         for row in db.session.execute(
             select(
                 CardEvent.unit_id,
@@ -126,12 +134,11 @@ def unit_scores(start: date, end: date) -> dict[int, UnitScore]:
         )
     }
     scores = {}
-    for unit in db.session.execute(select(Unit.id, Unit.name, Unit.sort_order).where(Unit.is_active)):
-        t = totals.get(unit.id)
-        scores[unit.id] = UnitScore(
-            unit.id, unit.name, unit.sort_order,
-            int(t.score or 0) if t else 0, int(t.green or 0) if t else 0,
-            int(t.yellow or 0) if t else 0, int(t.red or 0) if t else 0,
+    none = (0, 0, 0, 0)
+    for unit_id, name, sort_order, *_ in active_units() if units is None else units:
+        score, green, yellow, red = totals.get(unit_id, none)
+        scores[unit_id] = UnitScore(
+            unit_id, name, sort_order, int(score or 0), int(green or 0), int(yellow or 0), int(red or 0),
         )
     return scores
 
@@ -146,13 +153,13 @@ class LeagueTable:
 def league_tables(kind: str, day: date) -> tuple[tuple[date, date], list[LeagueTable]]:
     """The league tables for the period of ``kind`` containing ``day``, with movement."""
     start, end = period_bounds(kind, day)
-    now = unit_scores(start, end)
-    before = unit_scores(*previous_period(kind, start))
-    membership = db.session.execute(select(Unit.id, Unit.league_id).where(Unit.is_active)).all()
+    units = active_units()
+    now = unit_scores(start, end, units)
+    before = unit_scores(*previous_period(kind, start), units)
     leagues = db.session.execute(select(League.id, League.name).order_by(League.sort_order, League.id)).all()
     groups: dict[int | None, list[int]] = {}
-    for unit_id, league_id in membership:
-        groups.setdefault(league_id, []).append(unit_id)
+    for unit in units:
+        groups.setdefault(unit.league_id, []).append(unit.id)
     tables = []
     named = [(league_id, name) for league_id, name in leagues] + ([(None, "未分组单位")] if None in groups else [])
     for league_id, name in named:

@@ -27,6 +27,25 @@
     }
   });
 
+  // Navigation menus (<details>): one open at a time; a click elsewhere or Escape closes them.
+  function closeMenus(except) {
+    document.querySelectorAll("details.navmenu[open]").forEach(function (menu) {
+      if (menu !== except) { menu.open = false; }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest ? event.target.closest("details.navmenu") : null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      var open = document.querySelector("details.navmenu[open]");
+      if (open) {
+        open.open = false;
+        open.querySelector("summary").focus();
+      }
+    }
+  });
+
   // htmx: refusals (403, 409, 422) come back with a fragment the user can read.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;

@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import select
 
@@ -31,8 +33,12 @@ def start_sweep(actor: User | None, day: date) -> tuple[JobRun, Job]:
 
         try:
             return live, Job.fetch(live.job_id, connection=get_redis())
-        except Exception:  # the job expired or Redis was flushed: start afresh
+        except NoSuchJobError:  # the job expired or Redis was flushed: start afresh
             live.state = "failed"
+        except (RedisError, OSError) as error:
+            # Redis is down, not empty: the queued sweep is still there (Redis
+            # keeps its queues on disk) and runs when Redis returns.
+            raise QueueUnavailable(str(error)) from error
     run = JobRun(kind="sweep", params={"as_of": day.isoformat()}, state="queued",
                  created_by_id=actor.id if actor else None, created_at=get_clock().now())
     db.session.add(run)

@@ -1,0 +1,1 @@
+"""Benchmarks of the portal against bare baselines (``make bench``; see bench/README.md)."""
