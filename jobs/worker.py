@@ -23,9 +23,18 @@ class PortalWorker(Worker):
     processes on one socket corrupt each other's conversations with PostgreSQL.
     """
 
+    #: Set by the first SIGTERM or SIGINT. RQ marks a stop only when one
+    #: comes while a job runs; an idle worker just leaves ``work()``, the way
+    #: it also leaves on an error it logged.
+    stop_asked = False
+
     def fork_work_horse(self, job, queue):
         db.engine.dispose()
         return super().fork_work_horse(job, queue)
+
+    def handle_warm_shutdown_request(self):
+        self.stop_asked = True
+        super().handle_warm_shutdown_request()
 
 
 def _wait_for_redis(longest: float = 30.0) -> None:
@@ -68,8 +77,8 @@ def run_worker(app, burst: bool = False, queues: tuple[str, ...] = QUEUES) -> bo
                 # RQ's work() also returns when it met an error it logged
                 # ("found an unhandled exception, quitting"), e.g. Redis going
                 # away just as a job finished. Only a stop that was asked for
-                # (a signal: RQ's _stop_requested) or a burst ends the command.
-                if burst or getattr(worker, "_stop_requested", True):
+                # (a signal) or a burst ends the command.
+                if burst or worker.stop_asked:
                     return worked
                 log.warning("the worker stopped on an error; it starts again when Redis answers")
             _wait_for_redis()

@@ -316,24 +316,33 @@ def job_env(app, clock, **extra) -> dict:
 
 
 def start_worker(app, clock, log: Path | None = None, **extra) -> subprocess.Popen:
-    """A real RQ worker (``flask worker``) in its own process; ``log`` keeps its output."""
+    """A real RQ worker (``flask worker``) in its own process group; ``log`` keeps its output.
+
+    The group holds the worker, its work horse and RQ's scheduler process, so
+    ``stop`` can make sure none of them outlives the test: a stray worker on
+    the test Redis database would take the next test's jobs.
+    """
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
+    env = job_env(app, clock, **extra)
     if log is None:
-        return subprocess.Popen(command, cwd=ROOT, env=job_env(app, clock, **extra),
+        return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(command, cwd=ROOT, env=job_env(app, clock, **extra), stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Terminate a process this test started, and reap it."""
+def stop(process: subprocess.Popen, grace: float = 30) -> None:
+    """Stop a worker from ``start_worker`` as systemd would: SIGTERM, then SIGKILL what is left of its group."""
+    import signal
+    from contextlib import suppress
+
     if process.poll() is None:
         process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    with suppress(ProcessLookupError):  # ProcessLookupError: the whole group has already gone
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def child_pids(pid: int) -> list[int]:

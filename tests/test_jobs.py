@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,9 +15,9 @@ from jobs.queue import QueueUnavailable, enqueue
 from portal.extensions import db
 from portal.models import UserSession
 from tests import factories as f
+from tests.conftest import ROOT, job_env
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 
@@ -65,10 +63,8 @@ def test_a_real_worker_runs_a_job(app, redis, clock):
                                last_seen_at=clock.now() - timedelta(days=200)))
     db.session.commit()
     job = enqueue("jobs.maintenance.purge_expired", job_id="purge-now")
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
-           "JIEDIAN_ENV": "testing", "JIEDIAN_TODAY": clock.today().isoformat()}
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                            cwd=ROOT, env=job_env(app, clock), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     job = Job.fetch("purge-now", connection=redis)
     assert job.get_status() == "finished", result.stderr

@@ -9,9 +9,7 @@ yellow cards come from the real sweep run as of that day.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,6 +36,7 @@ from portal.recommitments import services as recommit
 from portal.sweep import sweep
 from tests import factories as f
 from tests.browser import ConsoleWatch, chromium, live_server, login, screenshot
+from tests.conftest import start_worker, stop
 
 pytestmark = pytest.mark.browser
 
@@ -280,20 +279,10 @@ def _submitted_by_staff(county, clock, files) -> int:
 @pytest.fixture
 def worker(app, clock, redis, tmp_path):
     """A real RQ worker on the test Redis database, started early so its start-up overlaps the clicking."""
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
-           "JIEDIAN_ENV": "testing", "JIEDIAN_TODAY": clock.today().isoformat(), "DOCUMENT_DIR": app.config["DOCUMENT_DIR"]}
-    log = tmp_path / "worker.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
-        process.log = log
-        yield process
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    process = start_worker(app, clock, log=tmp_path / "worker.log")
+    process.log = tmp_path / "worker.log"
+    yield process
+    stop(process)
 
 
 def test_supervisor_sets_up_verifies_schedules_prints_and_publishes(app, county, files, clock, worker, browser, timed):

@@ -1,4 +1,4 @@
-"""The sweep through the CLI, a real RQ worker, two at once, and a worker killed midway."""
+"""The sweep through the CLI, a real RQ worker, two at once, a worker killed midway and one stopped."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import CardEvent, JobRun
 from tests import factories as f
-from tests.conftest import ROOT, job_env, paused_horse, start_worker, stop
+from tests.conftest import ROOT, job_env, paused_horse, start_worker, stop, wait_until
 
 
 @pytest.fixture
@@ -132,3 +132,34 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_retry_finishes(app, cl
         stop(worker)
     rows = db.session.execute(select(CardEvent.node_id, CardEvent.colour, func.count()).group_by(CardEvent.node_id, CardEvent.colour)).all()
     assert all(count == 1 for _, _, count in rows)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_an_idle_worker_at_once_and_a_busy_one_after_its_job(app, clock, redis, late_nodes, tmp_path):
+    """What systemd's stop (and the suite's ``stop``) sends: the worker ends, and does not start itself again."""
+    from rq import Worker
+
+    from portal.sweeps import start_sweep
+
+    idle = start_worker(app, clock)
+    try:
+        assert wait_until(lambda: Worker.all(connection=redis), timeout=60)
+        idle.terminate()
+        assert idle.wait(timeout=20) == 0
+        assert Worker.all(connection=redis) == []  # unregistered: it did not come back as a fresh worker
+    finally:
+        stop(idle)
+
+    flag = tmp_path / "pause-once"
+    flag.write_text("1")
+    busy = start_worker(app, clock, JIEDIAN_SWEEP_PAUSE_FLAG=str(flag), JIEDIAN_SWEEP_PAUSE="3")
+    try:
+        run, _job = start_sweep(None, clock.today())
+        paused_horse(flag, busy)
+        busy.terminate()  # warm shutdown: the job in hand is finished first
+        assert busy.wait(timeout=60) == 0
+    finally:
+        stop(busy)
+    db.session.expire_all()
+    assert db.session.get(JobRun, run.id).state == "finished" and _card_count() == 17
+    assert Worker.all(connection=redis) == []
