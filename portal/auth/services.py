@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from portal.clock import get_clock
 from portal.extensions import db
@@ -103,8 +104,15 @@ def load_session_user(token: str | None, user_id: str, on_idle=None) -> User | N
     """
     if not token:
         return None
-    row = db.session.get(UserSession, _digest(token))
-    if row is None or row.ended_at is not None or str(row.user_id) != str(user_id):
+    # The session, its user and the user's roles in one statement: every request asks.
+    found = db.session.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .options(joinedload(User.role_rows)).where(UserSession.id == _digest(token))
+    ).unique().first()
+    if found is None:
+        return None
+    row, user = found
+    if row.ended_at is not None or str(row.user_id) != str(user_id):
         return None
     now = get_clock().now()
     if now - row.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
@@ -113,8 +121,7 @@ def load_session_user(token: str | None, user_id: str, on_idle=None) -> User | N
         if on_idle is not None:
             on_idle()
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
     if now - row.last_seen_at > _TOUCH_EVERY:
         row.last_seen_at = now
