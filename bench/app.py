@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 
@@ -12,7 +13,7 @@ def make_app(url: str):
     from bench.data import AS_OF
 
     tmp = tempfile.mkdtemp(prefix="jiedian-bench-")
-    return create_app({
+    app = create_app({
         "JIEDIAN_ENV": "testing",
         "TESTING": False,
         "SQLALCHEMY_DATABASE_URI": url,
@@ -22,3 +23,5 @@ def make_app(url: str):
         "EVIDENCE_DIR": os.path.join(tmp, "evidence"),
         "DOCUMENT_DIR": os.path.join(tmp, "documents"),
     })
+    gc.freeze()  # as wsgi.py does in production
+    return app

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select
 
+from portal.database import report_rows
 from portal.extensions import db
 from portal.models import CardEvent, Category, League, Node, Project, Unit
 
@@ -56,9 +58,8 @@ def on_time_share(green: int, yellow: int) -> float | None:
     return green / judged if judged else None
 
 
-@dataclass(frozen=True)
-class UnitScore:
-    """What the cards of one unit add up to in a period."""
+class UnitScore(NamedTuple):
+    """What the cards of one unit add up to in a period (a tuple: a province builds 20,000 per ranking)."""
 
     unit_id: int
     name: str
@@ -74,7 +75,7 @@ class UnitScore:
         return on_time_share(self.green, self.yellow)
 
 
-@dataclass
+@dataclass(slots=True)
 class RankedRow:
     rank: int
     unit: UnitScore
@@ -110,7 +111,7 @@ def rank(scores: list[UnitScore]) -> list[RankedRow]:
 
 def active_units():
     """(id, name, sort_order, league_id) of every active unit, in one query."""
-    return db.session.execute(select(Unit.id, Unit.name, Unit.sort_order, Unit.league_id).where(Unit.is_active)).all()
+    return report_rows(select(Unit.id, Unit.name, Unit.sort_order, Unit.league_id).where(Unit.is_active))
 
 
 def unit_scores(start: date, end: date, units=None) -> dict[int, UnitScore]:
@@ -121,7 +122,7 @@ def unit_scores(start: date, end: date, units=None) -> dict[int, UnitScore]:
     """
     totals = {
         row[0]: row[1:]
-        for row in db.session.execute(
+        for row in report_rows(
             select(
                 CardEvent.unit_id,
                 func.sum(CardEvent.points).label("score"),
@@ -129,7 +130,12 @@ def unit_scores(start: date, end: date, units=None) -> dict[int, UnitScore]:
                 func.sum(case((CardEvent.colour == "yellow", 1), else_=0)).label("yellow"),
                 func.sum(case((CardEvent.colour == "red", 1), else_=0)).label("red"),
             )
-            .where(CardEvent.is_withdrawn.is_(False), CardEvent.effective_date.between(start, end))
+            # The dates are written into the SQL, not bound: psycopg prepares a
+            # statement run five times, and PostgreSQL then plans it for any
+            # dates, walking a whole year's cards through the date index at
+            # twice the cost of the scan it picks for the actual dates.
+            .where(CardEvent.is_withdrawn.is_(False), CardEvent.effective_date.between(
+                literal(start, literal_execute=True), literal(end, literal_execute=True)))
             .group_by(CardEvent.unit_id)
         )
     }
