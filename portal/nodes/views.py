@@ -146,6 +146,10 @@ def move(node_id: int):
     target = request.form.get("status", "")
     try:
         action = services.move(current_user, node, target, version=_version(), clock=get_clock(), reason=request.form.get("reason", ""))
+        # A drag's fragment is rendered after the flush that passed the version
+        # check and before the commit: the node, its project and the user are
+        # still loaded then, where after the commit each would be read again.
+        fragment = _moved_fragment(node, action) if _htmx() else None
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -154,16 +158,22 @@ def move(node_id: int):
     except MoveError as error:
         db.session.rollback()
         return _refused(node_id, error)
-    messages = {
-        "start": "已移到“推进中”。", "unstart": "已移回“未启动”。", "verify": "已核验销号。",
-        "reject": "已退回，节点回到“推进中”。", "reopen": "已重新打开节点。",
-    }
-    if request.form.get("view") == "queue" and _htmx():
-        return make_response(render_template("nodes/_queue_done.html", node=node, message=messages[action]), 200)
-    if _htmx():
-        return _card_response(node, 200, messages[action], "success")
-    flash(messages[action], "success")
+    if fragment is not None:
+        return fragment
+    flash(_MOVED[action], "success")
     return redirect(_back_to(node), 303)
+
+
+_MOVED = {
+    "start": "已移到“推进中”。", "unstart": "已移回“未启动”。", "verify": "已核验销号。",
+    "reject": "已退回，节点回到“推进中”。", "reopen": "已重新打开节点。",
+}
+
+
+def _moved_fragment(node: Node, action: str):
+    if request.form.get("view") == "queue":
+        return make_response(render_template("nodes/_queue_done.html", node=node, message=_MOVED[action]), 200)
+    return _card_response(node, 200, _MOVED[action], "success")
 
 
 def _refused(node_id: int, error: MoveError):
