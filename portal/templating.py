@@ -43,6 +43,20 @@ def _json_text(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _label_of(name: str, labels: dict):
+    """A template helper giving a code's label, translated once per request rather than once per card."""
+    from flask import g
+
+    def label(code: str) -> str:
+        translated = g.setdefault("_jiedian_labels", {})
+        table = translated.get(name)
+        if table is None:
+            table = translated[name] = {key: str(value) for key, value in labels.items()}
+        return table.get(code, code)
+
+    return label
+
+
 def init_app(app) -> None:
     app.jinja_env.filters["json_text"] = _json_text
     from portal.nodes.services import allowed_targets
@@ -50,10 +64,10 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         allowed_targets=allowed_targets,
         timedelta=timedelta,
-        role_label=lambda code: ROLE_LABELS.get(code, code),
-        stage_label=lambda code: STAGE_LABELS.get(code, code),
-        status_label=lambda code: STATUS_LABELS.get(code, code),
-        card_label=lambda code: CARD_LABELS.get(code, code),
+        role_label=_label_of("role", ROLE_LABELS),
+        stage_label=_label_of("stage", STAGE_LABELS),
+        status_label=_label_of("status", STATUS_LABELS),
+        card_label=_label_of("card", CARD_LABELS),
         **{
             name: getattr(permissions, name)
             for name in dir(permissions)

@@ -31,6 +31,8 @@ def render_board(unit: Unit, filters: Filters, *, message: str | None = None, st
     policy = policy_on(today)
     board = load_board(unit.id, filters, today, policy.warn_days)
     context = {
+        # The user itself, not Flask-Login's proxy: each card asks it a dozen things.
+        "actor": current_user._get_current_object(),
         "unit": unit,
         "board": board,
         "filters": filters,

@@ -56,7 +56,7 @@ def _card_html(node: Node, message: str | None = None, level: str = "info") -> s
     clock = get_clock()
     today = clock.today()
     view = card_view(node, today, policy_on(today).warn_days)
-    html = render_template("boards/_card.html", card=view, actor=current_user)
+    html = render_template("boards/_card.html", card=view, actor=current_user._get_current_object())
     html += render_template("boards/_message.html", message=message, level=level, oob=True)
     return html
 
