@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.documents.services import archived_bytes
 from portal.extensions import db
-from portal.models import CardEvent, Document, Interview, JobRun
+from portal.models import CardEvent, Document, Interview, JobRun, Unit
 from portal.sweep import sweep
 from tests import factories as f
 from tests.conftest import AuthActions
@@ -247,3 +247,32 @@ def test_the_fetcher_serves_only_the_named_print_fonts(app):
                 "jiedian-asset:/fonts/other.otf"):
         with pytest.raises(RefusedURL):
             fetcher.fetch(url)
+
+
+def test_the_archive_list_checks_notice_access_without_a_query_per_notice(app, county, count_queries):
+    """Unit staff see their own unit's notices only; finding out costs the same for 2 notices or 20."""
+    other = db.session.scalars(select(Unit).where(Unit.name == "三河镇")).one()
+    staff = _login(app, "staff")
+
+    def add_notices(count: int) -> None:
+        for i in range(count):
+            unit = county if i % 2 == 0 else other
+            interview = Interview(unit_id=unit.id, trigger="manual", state="scheduled", proposed_on=date(2026, 6, 15))
+            db.session.add(interview)
+            db.session.flush()
+            db.session.add(Document(kind="notice", title=f"约谈通知{interview.id}", state="published", year=2026,
+                                    params={"interview_id": interview.id}, published_at=datetime(2026, 6, 15, tzinfo=UTC),
+                                    sha256=f"{interview.id:064d}"))
+        db.session.commit()
+
+    def listing() -> tuple[int, int]:
+        db.session.expire_all()
+        with count_queries() as counter:
+            page = staff.client.get("/documents?kind=notice").get_data(as_text=True)
+        return counter["n"], page.count("/download")
+
+    add_notices(2)
+    few, shown = listing()
+    assert shown == 1  # the other unit's notice is not listed
+    add_notices(18)
+    assert listing() == (few, 10)

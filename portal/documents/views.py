@@ -61,7 +61,12 @@ def index():
     stmt = select(Document).where(Document.state == "published").order_by(Document.published_at.desc(), Document.id.desc())
     if kind:
         stmt = stmt.where(Document.kind == kind)
-    rows = [d for d in db.session.scalars(stmt.limit(200)) if _may_read(d)]
+    documents = db.session.scalars(stmt.limit(200)).all()
+    # The notices' interviews in one query, not one per notice: held here, so
+    # the session (which holds objects weakly) finds them when _may_read asks.
+    interview_ids = {(d.params or {}).get("interview_id") for d in documents if d.kind == "notice"} - {None}
+    _held = db.session.scalars(select(Interview).where(Interview.id.in_(interview_ids))).all() if interview_ids else []
+    rows = [d for d in documents if _may_read(d)]
     return render_template("documents/index.html", rows=rows, kind=kind, clock=get_clock())
 
 
