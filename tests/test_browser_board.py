@@ -96,3 +96,44 @@ def test_keyboard_move_without_a_mouse(app, world):
         page.wait_for_selector(f'.column-body[data-column="doing"] #node-{world["first"]}')
         screenshot(page, "board-phone")
     assert db.session.get(Node, world["first"]).status == "doing"
+
+
+def test_a_drop_that_fails_puts_the_card_back_and_says_why(app, world):
+    """Failures htmx would swap nothing for: an expired form (the portal's 400), a gateway error, no network."""
+    first = f"#node-{world['first']}"
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        login(page, base, "staff")
+        alert = page.locator("#request-alert .request-failure")
+
+        # The session's form token changed (say, another tab logged in again): the portal's own message.
+        page.evaluate("""document.body.setAttribute("hx-headers", JSON.stringify({"X-CSRFToken": "expired"}))""")
+        drag(page, first, "doing")
+        alert.wait_for()
+        assert "表单已过期" in alert.inner_text() or "安全令牌" in alert.inner_text(), alert.inner_text()
+        assert page.locator(f'.column-body[data-column="todo"] {first}').count() == 1  # back where it was
+        page.reload()
+
+        # nginx answers 502 while the web service restarts: a plain message, the card back.
+        page.route("**/move", lambda route: route.fulfill(status=502, body="<html><body>502 Bad Gateway</body></html>"))
+        drag(page, first, "doing")
+        page.locator("#request-alert .request-failure:has-text('服务器未能完成此操作')").wait_for()
+        assert page.locator(f'.column-body[data-column="todo"] {first}').count() == 1
+
+        # The network is gone.
+        page.unroute("**/move")
+        page.route("**/move", lambda route: route.abort())
+        drag(page, first, "doing")
+        page.locator("#request-alert .request-failure:has-text('无法连接服务器')").wait_for()
+        assert page.locator(f'.column-body[data-column="todo"] {first}').count() == 1
+        screenshot(page, "board-request-failed")
+        assert db.session.get(Node, world["first"]).status == "todo"  # nothing was saved
+
+        # The network is back: the drop goes through and the message goes away.
+        page.unroute("**/move")
+        drag(page, first, "doing")
+        page.wait_for_selector(f'.column-body[data-column="doing"] {first}[data-version="2"]')
+        assert page.locator("#request-alert").is_hidden() and alert.count() == 0
+    assert errors == []

@@ -55,6 +55,47 @@
     }
   });
 
+  // Any other failure (an expired form, a file over the limit, a server or
+  // gateway error, no network): htmx swaps nothing, so say so here, in the
+  // open dialog if there is one, and put a dragged card back in its column.
+  function failureText(xhr) {
+    var alert = document.getElementById("request-alert");
+    if (!xhr || !xhr.status) { return alert.dataset.network; }
+    var page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var own = page.querySelector(".error-page p");  // the portal's own error fragment says why
+    if (own && own.textContent.trim()) { return own.textContent.trim(); }
+    return xhr.status === 413 ? alert.dataset.tooLarge : alert.dataset.server;
+  }
+
+  function showFailure(text) {
+    var dialog = modal();
+    var host = dialog && dialog.open ? dialog : document.getElementById("request-alert");
+    var line = host.querySelector(".request-failure");
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "flash flash-error request-failure";
+      line.setAttribute("role", "alert");
+      host.insertBefore(line, host.firstChild);
+    }
+    line.textContent = text;
+    host.hidden = false;
+  }
+
+  // A new request takes the last failure's message away.
+  document.addEventListener("htmx:beforeRequest", function () {
+    document.querySelectorAll(".request-failure").forEach(function (line) { line.remove(); });
+    document.getElementById("request-alert").hidden = true;
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    showFailure(failureText(event.detail.xhr));
+    placeCards();
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showFailure(failureText(null));
+    placeCards();
+  });
+
   // ---- the modal dialog (sign-off, reasons) ----
   function modal() { return document.getElementById("modal"); }
 
@@ -109,6 +150,12 @@
     return values;
   }
 
+  // htmx.ajax's promise is rejected when the request cannot be sent; the
+  // htmx:sendError handler above has already told the user.
+  function request(verb, url, options) {
+    htmx.ajax(verb, url, options).catch(function () {});
+  }
+
   function snapBack(evt) {
     var from = evt.from;
     from.insertBefore(evt.item, from.children[evt.oldIndex] || null);
@@ -124,18 +171,18 @@
     if (target === "review") {
       // Submitting for sign-off needs what was done and the evidence: the form, not a bare drop.
       snapBack(evt);
-      htmx.ajax("GET", urlFor(root.dataset.submitUrl, id), { target: "#modal", swap: "innerHTML" });
+      request("GET", urlFor(root.dataset.submitUrl, id), { target: "#modal", swap: "innerHTML" });
       return;
     }
     if (target === "doing" && (source === "review" || source === "done")) {
       snapBack(evt);  // sending back or reopening needs a reason
-      htmx.ajax("GET", urlFor(root.dataset.moveUrl, id) + "?status=doing", { target: "#modal", swap: "innerHTML" });
+      request("GET", urlFor(root.dataset.moveUrl, id) + "?status=doing", { target: "#modal", swap: "innerHTML" });
       return;
     }
     var values = filterValues();
     values.status = target;
     values.version = card.dataset.version;
-    htmx.ajax("POST", urlFor(root.dataset.moveUrl, id), {
+    request("POST", urlFor(root.dataset.moveUrl, id), {
       source: card,
       target: card,
       swap: "outerHTML",
