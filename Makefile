@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TEST_PG ?= postgresql+psycopg://jiedian:jiedian@127.0.0.1:5432
 # The suite runs on every core (at most 4: each worker has its own database and
-# Redis test database 15, 14, ...); XDIST= runs it in one process.
+# its own redis-server); XDIST= runs it in one process.
 XDIST ?= -n auto --maxprocesses=4
 
 .PHONY: run test test-sqlite test-postgresql lint install install-test translations bench clean

@@ -1,8 +1,9 @@
 """Test fixtures: a real, freshly migrated database per test (SQLite or PostgreSQL).
 
 ``JIEDIAN_TEST_DB=sqlite`` (default) or ``postgresql`` picks the database; the
-PostgreSQL server is ``JIEDIAN_TEST_PG`` (default: the local one). Redis is
-the real server at ``JIEDIAN_TEST_REDIS`` (default database 15 on the local one).
+PostgreSQL server is ``JIEDIAN_TEST_PG`` (default: the local one). Redis is a
+real redis-server of this test process's own (``JIEDIAN_TEST_REDIS`` names
+another, e.g. ``redis://127.0.0.1:6379/15``).
 """
 
 from __future__ import annotations
@@ -32,14 +33,63 @@ BACKEND = os.environ.get("JIEDIAN_TEST_DB", "sqlite")
 PG_SERVER = os.environ.get("JIEDIAN_TEST_PG", "postgresql+psycopg://jiedian:jiedian@127.0.0.1:5432")
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _private_redis() -> str:
+    """Start a redis-server for this test process alone and return its URL; it stops when the process exits.
+
+    Its own server, not a numbered database on a shared one: nothing else on
+    the machine (a demo portal, another test run, a CI job of another branch)
+    can take this suite's jobs or empty its queues, and no test can touch theirs.
+    """
+    import atexit
+    import tempfile
+    import time
+
+    directory = tempfile.mkdtemp(prefix="jiedian-test-redis-")
+    for _attempt in range(5):
+        port = free_port()
+        server = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", directory,
+             "--save", "", "--appendonly", "no", "--logfile", "redis.log"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        atexit.register(_stop_private_redis, server, directory)
+        url = f"redis://127.0.0.1:{port}/0"
+        from redis import Redis
+        from redis.exceptions import RedisError
+
+        client = Redis.from_url(url, socket_connect_timeout=0.2)
+        for _ in range(100):
+            if server.poll() is not None:
+                break  # the port was taken meanwhile: try another
+            try:
+                if client.ping():
+                    return url
+            except (RedisError, OSError):
+                pass
+            time.sleep(0.05)
+        server.kill()
+    raise RuntimeError("could not start a private redis-server for the tests (is redis-server installed?)")
+
+
+def _stop_private_redis(server: subprocess.Popen, directory: str) -> None:
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def _redis_url() -> str:
-    """The test Redis database; under xdist each worker takes its own (15, 14, …)."""
-    url = os.environ.get("JIEDIAN_TEST_REDIS", "redis://127.0.0.1:6379/15")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if worker.startswith("gw"):
-        server, _, number = url.rpartition("/")
-        url = f"{server}/{int(number) - int(worker[2:])}"
-    return url
+    return os.environ.get("JIEDIAN_TEST_REDIS") or _private_redis()
 
 
 REDIS_URL = _redis_url()
@@ -275,7 +325,7 @@ def auth(client):
 
 @pytest.fixture
 def redis(app):
-    """The real Redis test database, emptied before and after the test."""
+    """The test process's Redis, emptied before and after the test."""
     from jobs.connection import get_redis
 
     client = get_redis()

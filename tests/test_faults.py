@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from tests.conftest import (
     AuthActions,
     IsolatedClient,
     _migrate,
+    free_port,
     job_env,
     paused_horse,
     start_worker,
@@ -60,12 +60,6 @@ def county(app):
     return unit
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _cards() -> int:
     return db.session.scalar(select(func.count(CardEvent.id)))
 
@@ -83,7 +77,7 @@ class PrivateRedis:
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
 
@@ -250,7 +244,7 @@ class PrivatePostgres:
         self.root = Path(tempfile.mkdtemp(prefix="jiedian-pg-"))
         shutil.chown(self.root, "postgres", "postgres")
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.server = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
 
     def _as_postgres(self, *args: str) -> None:
