@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the system parts the portal and its tests need are present and
-# running; install a missing one with apt-get. Usage: services.sh redis postgresql fonts chromium
+# running; install a missing one with apt-get. Usage: services.sh redis postgresql fonts chromium nginx
 set -euo pipefail
 
 updated=0
@@ -61,12 +61,25 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
+ensure_nginx() {
+  # The binary only: tests/test_deploy.py runs the shipped site in a private nginx.
+  command -v nginx >/dev/null && return
+  # Debian starts its default site on port 80 when the package goes in; keep
+  # the machine as it was (policy-rc.d tells the package scripts not to).
+  local policy=/usr/sbin/policy-rc.d placed=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; placed=1; fi
+  apt_install nginx-light || apt_install nginx
+  [ "$placed" = 1 ] && rm -f "$policy"
+  return 0
+}
+
 for part in "$@"; do
   case "$part" in
     redis) ensure_redis ;;
     postgresql) ensure_postgresql ;;
     fonts) ensure_fonts ;;
     chromium) ensure_chromium ;;
+    nginx) ensure_nginx ;;
     *) echo "services: unknown part $part" >&2; exit 2 ;;
   esac
 done

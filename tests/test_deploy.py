@@ -90,3 +90,91 @@ def test_exactly_one_scheduler_and_templated_workers():
     assert not any(re.fullmatch(r"jiedian-scheduler@.*", u) for u in units)
     for unit in units - {"jiedian-backup.timer"}:
         assert "EnvironmentFile=/etc/jiedian/jiedian.env" in (DEPLOY / "systemd" / unit).read_text(), unit
+
+
+def test_the_shipped_nginx_site_runs_in_a_real_nginx(tmp_path):
+    """deploy/nginx/jiedian.conf in nginx itself: TLS swapped for a loopback port, gunicorn for a stub.
+
+    nginx checks the syntax, answers an oversized upload with the Chinese
+    413 page before the app sees it, passes the X-Forwarded-* headers the app
+    trusts, and serves the static files with the caching the comments promise.
+    """
+    import shutil
+    import subprocess
+    import threading
+    import time
+    import urllib.error
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.conftest import free_port
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    seen: list[dict] = []
+
+    class Gunicorn(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.do_GET()
+
+        def do_GET(self):
+            seen.append(dict(self.headers))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"app")
+
+        def log_message(self, *args):
+            pass
+
+    app = ThreadingHTTPServer(("127.0.0.1", free_port()), Gunicorn)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    port = free_port()
+    site = re.sub(r"server \{\n    listen 80;.*?\n\}\n", "", NGINX, flags=re.S)  # the redirect to https
+    site = (site.replace("listen 443 ssl;", f"listen 127.0.0.1:{port};").replace("listen [::]:443 ssl;", "")
+            .replace("http2 on;", "").replace("127.0.0.1:8000", f"127.0.0.1:{app.server_port}")
+            .replace("/var/log/nginx/", f"{tmp_path}/").replace("/opt/jiedian/app/", f"{DEPLOY.parent}/"))
+    site = re.sub(r"\n\s*ssl_[^\n]*", "", site)
+    (tmp_path / "nginx.conf").write_text(
+        f"daemon off; worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
+        f"events {{}}\nhttp {{ include /etc/nginx/mime.types; {site} }}\n")
+    check = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    server = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def fetch(path: str, data: bytes | None = None):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(base + path, data=data), timeout=10) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.headers, error.read()
+
+    try:
+        for _ in range(100):
+            try:
+                fetch("/healthz")
+                break
+            except OSError:
+                time.sleep(0.05)
+        before = len(seen)
+        status, headers, body = fetch("/nodes/1/submit", b"x" * (26 * 1024 * 1024))
+        assert status == 413 and "charset=utf-8" in headers["Content-Type"]
+        assert "上传的文件过大（每次合计不超过 25 MB）" in body.decode() and 'class="error-page"' in body.decode()
+        assert len(seen) == before  # the app never saw it
+
+        status, _, body = fetch("/nodes/1/submit", b"note=ok")
+        assert (status, body) == (200, b"app")
+        forwarded = seen[-1]
+        assert forwarded["X-Forwarded-For"] == "127.0.0.1" and forwarded["X-Forwarded-Proto"] == "http"
+
+        status, headers, _ = fetch("/static/app.css")
+        assert status == 200 and headers["Cache-Control"] == "public, no-cache"
+        vendor = next((DEPLOY.parent / "portal" / "static" / "vendor").glob("htmx-*.js")).name
+        status, headers, _ = fetch(f"/static/vendor/{vendor}")
+        assert status == 200 and "immutable" in headers["Cache-Control"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        app.shutdown()
+        app.server_close()
