@@ -84,7 +84,8 @@
   // A new request takes the last failure's message away.
   document.addEventListener("htmx:beforeRequest", function () {
     document.querySelectorAll(".request-failure").forEach(function (line) { line.remove(); });
-    document.getElementById("request-alert").hidden = true;
+    var alert = document.getElementById("request-alert");
+    if (alert) { alert.hidden = true; }
   });
 
   document.addEventListener("htmx:responseError", function (event) {
