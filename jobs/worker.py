@@ -32,6 +32,16 @@ class PortalWorker(Worker):
         db.engine.dispose()
         return super().fork_work_horse(job, queue)
 
+    def perform_job(self, job, queue):
+        # In the work horse, which leaves by os._exit: let the parsed print
+        # stylesheets remove their temporary font files now.
+        from portal.documents.render import release
+
+        try:
+            return super().perform_job(job, queue)
+        finally:
+            release()
+
     def handle_warm_shutdown_request(self):
         self.stop_asked = True
         super().handle_warm_shutdown_request()

@@ -88,7 +88,7 @@ def test_interview_notice_is_numbered_archived_and_escapes_titles(app, county, t
     text = pdftotext(first.data)
     assert "清督约〔2026〕1号" in text and "上派镇" in text and "王建国" in text
     assert "2026年6月18日15:00" in text and "周建华副县长" in text
-    assert "/etc/passwd" in text  # the evil title is printed as text …
+    assert 'src="file:///etc/passwd"' in text.replace("\n", "")  # the evil title is printed as text (wrapped in its cell) …
     assert b"root:x:0:0" not in first.data and b"EmbeddedFile" not in first.data  # … and nothing was fetched
     # Printing again returns the very same archived bytes.
     again = sup.client.get(f"/interviews/{interview.id}/notice.pdf")
@@ -247,6 +247,30 @@ def test_the_fetcher_serves_only_the_named_print_fonts(app):
                 "jiedian-asset:/fonts/other.otf"):
         with pytest.raises(RefusedURL):
             fetcher.fetch(url)
+
+
+def test_print_styles_are_parsed_once_and_leave_no_font_files_behind(app, tmp_path, monkeypatch):
+    """The parsed stylesheets are reused while the fonts stay the same; released, their font copies go too."""
+    import tempfile
+
+    from portal.documents import render
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where WeasyPrint copies the faces
+    render.release()
+    html = "<html><body><h1>约谈通知</h1><p>节点工作法</p></body></html>"
+    first = render.html_to_pdf(html)
+    parsed = render._parsed["font_config"]
+    assert render.html_to_pdf(html) == first and render._parsed["font_config"] is parsed  # same objects, same bytes
+    assert len(list(scratch.iterdir())) == 1  # one copy of the faces while they are in use
+    app.config["PRINT_FONT_DIR"] = str(tmp_path / "not-built")
+    assert "约谈通知" in pdftotext(render.html_to_pdf(html))  # another font directory: parsed again...
+    assert render._parsed["font_config"] is not parsed
+    del parsed
+    assert list(scratch.iterdir()) == []  # ...and the old copies removed (none for the system faces)
+    render.release()
+    assert render._parsed == {}
 
 
 def test_the_archive_list_checks_notice_access_without_a_query_per_notice(app, county, count_queries):
