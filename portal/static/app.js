@@ -81,8 +81,10 @@
     host.hidden = false;
   }
 
-  // A new request takes the last failure's message away.
-  document.addEventListener("htmx:beforeRequest", function () {
+  // The next request that gets through takes the message away (a status
+  // poll that keeps failing keeps it).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful) { return; }
     document.querySelectorAll(".request-failure").forEach(function (line) { line.remove(); });
     var alert = document.getElementById("request-alert");
     if (alert) { alert.hidden = true; }
