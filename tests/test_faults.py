@@ -416,6 +416,48 @@ def test_a_worker_killed_mid_bulletin_leaves_nothing_half_written_and_the_retry_
     assert sorted(p.name for p in _archive_files(app)) == sorted(f"{d.sha256}.pdf" for d in rows)
 
 
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL only (SQLite takes no row locks): runs in the JIEDIAN_TEST_DB=postgresql run")
+def test_two_builds_of_one_bulletin_publish_it_once_under_one_number(app, clock, county, tmp_path, monkeypatch):
+    """A worker and the request both build one bulletin: its enqueue timed out after Redis had taken the job.
+
+    The first build numbers and renders it and pauses holding the row; the
+    second, on its own connection, waits for the row, then finds it published.
+    """
+    import threading
+
+    from portal.documents.views import publish_bulletin
+
+    sup = _login(app, "sup")
+    document = _draft_bulletin(sup, "六月节点工作情况通报")
+    document.state = "building"
+    db.session.commit()
+    flag = tmp_path / "pause-bulletin"
+    flag.write_text("1")
+    monkeypatch.setenv("JIEDIAN_BULLETIN_PAUSE_FLAG", str(flag))
+    monkeypatch.setenv("JIEDIAN_BULLETIN_PAUSE", "2")
+    numbers: dict[str, str] = {}
+
+    def build(name: str) -> None:
+        with app.app_context():  # its own session and connection
+            numbers[name] = publish_bulletin(document.id).doc_number
+            db.session.commit()
+
+    first = threading.Thread(target=build, args=("first",))
+    first.start()
+    deadline = time.monotonic() + 60
+    while not Path(f"{flag}.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Path(f"{flag}.pid").exists(), "the first build never reached its pause point"
+    build("second")  # blocks until the first commits
+    first.join(timeout=60)
+    assert numbers == {"first": "督通〔2026〕1号", "second": "督通〔2026〕1号"}
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "document.publish_bulletin")) == 1
+    published = db.session.get(Document, document.id)
+    assert (published.state, published.serial) == ("published", 1)
+    assert [p.name for p in _archive_files(app)] == [f"{published.sha256}.pdf"]
+
+
 @pytest.mark.slow
 def test_a_bulletin_whose_job_was_lost_can_be_published_again(app, clock, redis, county, tmp_path):
     """Redis came back without its queues (no append-only file): the bulletin is not left "building" for ever."""

@@ -181,6 +181,13 @@ def publish_bulletin(document_id: int, progress=lambda percent, message: None) -
     if document.state == "published":
         return document
     progress(20, "正在汇总数据、排版")  # committed by the job, before numbering opens a transaction
+    # Hold the row until the job commits. A second build of the same bulletin
+    # (its enqueue timed out after Redis had taken the job, so the request
+    # built it too) waits here and then finds it published, instead of
+    # numbering it again. PostgreSQL locks the row; SQLite takes no row locks.
+    document = db.session.get(Document, document_id, with_for_update=True, populate_existing=True)
+    if document.state == "published":
+        return document
     actor = db.session.get(User, document.created_by_id) if document.created_by_id else None
 
     def render(d: Document) -> bytes:
