@@ -1,4 +1,4 @@
-"""Housekeeping: old sessions and login attempts are not kept for ever."""
+"""Housekeeping: old sessions and login attempts are not kept for ever, nor files no row refers to."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from jobs.context import app_context
 from portal.clock import get_clock
 from portal.extensions import db
 from portal.models import LoginAttempt, UserSession
+from portal.storage import remove_orphans
 
 KEEP = timedelta(days=90)
 
 
 def purge_expired() -> dict:
-    """Delete sessions that ended (or went idle) and login attempts older than 90 days."""
+    """Delete sessions that ended (or went idle) and login attempts older than 90 days,
+    and stored files that no row refers to (``portal.storage``)."""
     with app_context():
         cutoff = get_clock().now() - KEEP
         sessions = db.session.execute(
@@ -23,4 +25,6 @@ def purge_expired() -> dict:
         ).rowcount
         attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount
         db.session.commit()
-        return {"sessions": sessions, "login_attempts": attempts}
+        files = remove_orphans()
+        db.session.commit()
+        return {"sessions": sessions, "login_attempts": attempts, "orphan_files": files}

@@ -68,7 +68,7 @@ def test_a_real_worker_runs_a_job(app, redis, clock):
     assert result.returncode == 0, result.stderr
     job = Job.fetch("purge-now", connection=redis)
     assert job.get_status() == "finished", result.stderr
-    assert job.return_value() == {"sessions": 1, "login_attempts": 0}
+    assert job.return_value() == {"sessions": 1, "login_attempts": 0, "orphan_files": {"evidence": 0, "documents": 0}}
     assert db.session.scalars(db.select(UserSession)).all() == []
 
 
