@@ -57,3 +57,22 @@ def test_files_no_row_names_go_after_a_day_and_nothing_else(app):
     assert path_of(kept_evidence.storage_key).exists() and kept_pdf.exists() and fresh.exists()
     assert remove_orphans(now=time.time() + 2 * DAY) == {"evidence": 0, "documents": 1}  # the fresh one, a day later
     assert path_of(kept_evidence.storage_key).exists() and kept_pdf.exists()
+
+
+def test_an_archive_reused_by_a_late_retry_is_fresh_again(app, clock):
+    """A build killed after archiving, retried days later: the file it finds is not an orphan to the clean-up."""
+    import hashlib
+
+    from portal.documents.services import publish
+
+    leftover = archive_path(hashlib.sha256(PDF).hexdigest())
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(PDF)
+    _age(leftover, 3 * DAY)
+    document = Document(kind="bulletin", title="六月通报", state="building", year=2026, params={})
+    db.session.add(document)
+    db.session.flush()
+    publish(None, document, lambda d: PDF, clock=clock)
+    db.session.commit()
+    assert time.time() - leftover.stat().st_mtime < 60
+    assert remove_orphans() == {"evidence": 0, "documents": 0} and leftover.exists()

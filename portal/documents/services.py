@@ -54,7 +54,9 @@ def publish(actor: User | None, document: Document, render, *, clock: Clock) -> 
     digest = hashlib.sha256(pdf).hexdigest()
     path = archive_path(digest)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
+    if path.exists():
+        path.touch()  # reused (a killed build's file): fresh again, so the daily clean-up leaves it alone
+    else:
         tmp = path.with_suffix(".part")
         tmp.write_bytes(pdf)
         tmp.replace(path)  # atomic: a half-written archive never exists under its name
