@@ -69,7 +69,8 @@ def _private_redis() -> str:
             if server.poll() is not None:
                 break  # the port was taken meanwhile: try another
             try:
-                if client.ping():
+                # Ours, not another process's server that took the port first.
+                if client.ping() and client.config_get("dir").get("dir") == os.path.realpath(directory):
                     return url
             except (RedisError, OSError):
                 pass
