@@ -118,7 +118,7 @@ def migrate(url: str) -> None:
     from flask_migrate import upgrade
 
     from bench.app import make_app
-    from portal.extensions import db
+    from portal.core.extensions import db
 
     app = make_app(url)
     with app.app_context():

@@ -136,7 +136,7 @@ def _check(response, status: int = 200) -> str:
 def web_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Figure]:
     """The board page and a move: the real views through the Flask test client."""
     from bench.app import make_app
-    from portal.extensions import db
+    from portal.core.extensions import db
     from portal.models import Node
 
     app = make_app(url)
@@ -190,11 +190,11 @@ def web_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Fig
 
 
 def sweep_figure(backend: str, url: str, size: data.Size, runs: int, warmup: int, log) -> Figure:
-    """portal.sweep.sweep(as_of) against one INSERT … SELECT + UPDATE; both rolled back after each run."""
+    """portal.sweeps.services.sweep(as_of) against one INSERT … SELECT + UPDATE; both rolled back after each run."""
     from bench.app import make_app
-    from portal.clock import get_clock
-    from portal.extensions import db
-    from portal.sweep import sweep
+    from portal.core.clock import get_clock
+    from portal.core.extensions import db
+    from portal.sweeps.services import sweep
 
     app = make_app(url)
     touched = "node, card_event, notification, interview, interview_card, audit_entry"
@@ -230,7 +230,7 @@ def sweep_figure(backend: str, url: str, size: data.Size, runs: int, warmup: int
 def ranking_figure(backend: str, url: str, size: data.Size, runs: int, warmup: int, log) -> Figure:
     """rankings.league_tables('year') against one GROUP BY over the year's card events."""
     from bench.app import make_app
-    from portal.extensions import db
+    from portal.core.extensions import db
     from portal.rankings.services import league_tables
 
     app = make_app(url)
@@ -257,14 +257,14 @@ def pdf_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Fig
     from flask import render_template
 
     from bench.app import make_app
-    from portal.clock import get_clock
+    from portal.core.clock import get_clock
+    from portal.core.extensions import db
+    from portal.core.periods import period_label
     from portal.documents import content
     from portal.documents.render import ASSET_ROOT, render_pdf
-    from portal.documents.services import office_name
-    from portal.extensions import db
+    from portal.documents.services import office_name, ranking_pdf
     from portal.models import Interview
-    from portal.rankings.services import league_tables, period_label
-    from portal.rankings.views import ranking_pdf
+    from portal.rankings.services import league_tables
 
     app = make_app(url)
     figures = []
@@ -291,7 +291,7 @@ def pdf_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Fig
         week = baselines.week_before(data.AS_OF)
 
         def ranking():
-            sizes["ranking"] = len(ranking_pdf("week", week))
+            sizes["ranking"] = len(ranking_pdf("week", week, clock=clock))
 
         (start, end), tables = league_tables("week", week)
         label = period_label("week", start, end)

@@ -76,7 +76,7 @@ proxy_allow_ips = forwarded_allow_ips
 def post_fork(server, worker):
     """Give each worker its own connections: drop (without closing) any the master opened."""
     app = getattr(server.app, "callable", None) or server.app.wsgi()
-    from portal.extensions import db
+    from portal.core.extensions import db
 
     with app.app_context():
         db.engine.dispose(close=False)

@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import delete, or_
 
 from jobs.context import app_context
-from portal.clock import get_clock
-from portal.extensions import db
+from portal.core.clock import get_clock
+from portal.core.extensions import db
+from portal.core.storage import remove_orphans
 from portal.models import LoginAttempt, UserSession
-from portal.storage import remove_orphans
 
 KEEP = timedelta(days=90)
 

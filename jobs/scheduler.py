@@ -40,8 +40,8 @@ class Entry:
 # The schedule, in county time. The sweep catches up by itself, so a missed
 # run costs nothing but a later card notice.
 SCHEDULE: tuple[Entry, ...] = (
-    Entry("daily-sweep", "jobs.sweep.run_sweep", time(0, 10), timeout=1800),
-    Entry("weekly-ranking", "jobs.documents.weekly_ranking", time(8, 0), weekdays=(0,), timeout=900, queue="reports"),
+    Entry("daily-sweep", "portal.sweeps.tasks.run_sweep", time(0, 10), timeout=1800),
+    Entry("weekly-ranking", "portal.documents.tasks.weekly_ranking", time(8, 0), weekdays=(0,), timeout=900, queue="reports"),
     Entry("purge-expired", "jobs.maintenance.purge_expired", time(3, 30), timeout=300),
 )
 
@@ -106,7 +106,7 @@ def run_scheduler(app, ticks: int | None = None) -> None:
     import os
     import socket
 
-    from portal.clock import get_clock
+    from portal.core.clock import get_clock
 
     token = f"{socket.gethostname()}:{os.getpid()}"
     with app.app_context():

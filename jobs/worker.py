@@ -11,7 +11,7 @@ from rq import Worker
 
 from jobs.connection import get_redis
 from jobs.queue import QUEUES
-from portal.extensions import db
+from portal.core.extensions import db
 
 log = logging.getLogger(__name__)
 

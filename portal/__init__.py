@@ -11,7 +11,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config → extensions → blueprints → CLI. No I/O happens on import."""
     app = Flask(__name__, instance_relative_config=True)
 
-    from portal import config
+    from portal.core import config
 
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
@@ -24,8 +24,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from portal import audit, auth, clock, errors, i18n, security, templating
-    from portal.extensions import csrf, db, migrate
+    from portal import auth
+    from portal.audit import services as audit
+    from portal.core import clock, errors, i18n, security, templating
+    from portal.core.extensions import csrf, db, migrate
 
     clock.init_app(app)
     db.init_app(app)
@@ -38,7 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
 
-    from portal import database
+    from portal.core import database
 
     database.init_app(app)
 
@@ -46,7 +48,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.boards.views import bp as boards_bp
-    from portal.cards.views import bp as cards_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.documents.views import bp as documents_bp
     from portal.health.views import bp as health_bp
@@ -57,13 +58,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.notifications import views as notifications
     from portal.projects.views import bp as projects_bp
     from portal.rankings.views import bp as rankings_bp
+    from portal.recommitments.views import bp as recommitments_bp
     from portal.sweeps.views import bp as sweeps_bp
 
-    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp, sweeps_bp, cards_bp, notifications.bp, rankings_bp, documents_bp, interviews_bp, dashboard_bp, ledger_bp):
+    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp, sweeps_bp, recommitments_bp, notifications.bp, rankings_bp, documents_bp, interviews_bp, dashboard_bp, ledger_bp):
         app.register_blueprint(blueprint)
     notifications.init_app(app)
 
-    from portal import cli
+    from portal.ops import cli
 
     cli.init_app(app)
     from portal.ledger import cli as ledger_cli

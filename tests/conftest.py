@@ -26,8 +26,8 @@ from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from portal import create_app  # noqa: E402
-from portal.clock import FixedClock  # noqa: E402
-from portal.extensions import db  # noqa: E402
+from portal.core.clock import FixedClock  # noqa: E402
+from portal.core.extensions import db  # noqa: E402
 
 BACKEND = os.environ.get("JIEDIAN_TEST_DB", "sqlite")
 PG_SERVER = os.environ.get("JIEDIAN_TEST_PG", "postgresql+psycopg://jiedian:jiedian@127.0.0.1:5432")

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from werkzeug.security import generate_password_hash
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import Category, League, Node, Project, Theme, Unit, User
 
 PASSWORD = "password-123"

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from portal import audit
-from portal.audit import AppendOnlyError
-from portal.extensions import db
+from portal.audit import services as audit
+from portal.audit.services import AppendOnlyError
+from portal.core.extensions import db
 from portal.models import AuditEntry
 from tests import factories as f
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import (
     AuditEntry,
     CardEvent,
@@ -94,8 +94,8 @@ def county(app, clock):
 
 def _args(c: dict, endpoint: str) -> dict:
     """URL arguments: each endpoint gets the object in the state it starts from."""
-    node = {"nodes.move": c["todo"], "nodes.submit": c["todo"], "cards.file_recommitment": c["late"],
-            "cards.issue": c["todo"]}.get(endpoint, c["todo"])
+    node = {"boards.move": c["todo"], "boards.submit": c["todo"], "nodes.recommit": c["late"],
+            "nodes.issue_card": c["todo"]}.get(endpoint, c["todo"])
     interview = {"interviews.schedule": c["proposed"], "interviews.hold": c["due"], "interviews.close": c["held"],
                  "interviews.cancel": c["proposed"]}.get(endpoint, c["proposed"])
     project = c["spare_project"] if endpoint == "projects.project_delete" else c["project"]
@@ -140,17 +140,17 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
         "title": f"取得施工许可证{n}", "unit_id": str(c["own"].id), "responsible_user_id": "",
         "deadline": "2026-09-30", "standard": "以施工许可证为准", "weight": "1", "version": str(c["todo"].version)}),
     "projects.node_delete": ("supervisor", lambda c, n: {}),
-    "nodes.move": ("unit_staff", lambda c, n: {"status": "doing", "version": str(c["todo"].version)}),
-    "nodes.submit": ("unit_staff", lambda c, n: {"note": "已完成摘牌", "kind": "acceptance",
+    "boards.move": ("unit_staff", lambda c, n: {"status": "doing", "version": str(c["todo"].version)}),
+    "boards.submit": ("unit_staff", lambda c, n: {"note": "已完成摘牌", "kind": "acceptance",
                                                  "version": str(c["todo"].version),
                                                  "files": _upload("成交确认书.pdf", PDF)}),
     "nodes.add_progress": ("unit_staff", lambda c, n: {"body": "已完成勘测", "percent": "40", "version": str(c["todo"].version)}),
     "nodes.upload_evidence": ("unit_staff", lambda c, n: {"kind": "photo", "files": _upload("现场.pdf", PDF)}),
     "sweeps.start": ("supervisor", lambda c, n: {}),
-    "cards.file_recommitment": ("unit_staff", lambda c, n: {"reason": "征迁延误", "new_deadline": "2026-07-10"}),
-    "cards.decide": ("leader", lambda c, n: {"decision": "approve", "comment": "同意"}),
-    "cards.issue": ("supervisor", lambda c, n: {"colour": "yellow", "reason": "推进不力"}),
-    "cards.withdraw": ("supervisor", lambda c, n: {"reason": "误记"}),
+    "nodes.recommit": ("unit_staff", lambda c, n: {"reason": "征迁延误", "new_deadline": "2026-07-10"}),
+    "recommitments.decide": ("leader", lambda c, n: {"decision": "approve", "comment": "同意"}),
+    "nodes.issue_card": ("supervisor", lambda c, n: {"colour": "yellow", "reason": "推进不力"}),
+    "nodes.withdraw_card": ("supervisor", lambda c, n: {"reason": "误记"}),
     "interviews.new": ("supervisor", lambda c, n: {"unit_id": str(c["other"].id), "reason": "连续滞后"}),
     "interviews.schedule": ("supervisor", lambda c, n: {
         "when": "2026-06-20T09:00", "place": "县政府第二会议室", "interviewer_id": str(c["users"]["leader"].id),
@@ -201,8 +201,7 @@ def queue(monkeypatch):
         sent.append(func)
         return None
 
-    monkeypatch.setattr("portal.sweeps.enqueue", enqueue)
-    monkeypatch.setattr("portal.documents.views.enqueue", enqueue)
+    monkeypatch.setattr("jobs.runs.enqueue", enqueue)
     return sent
 
 
@@ -246,8 +245,8 @@ def test_the_requests_really_changed_state(app, client, auth, county):
 
 def test_marking_notices_read_only_touches_the_users_own_notices(app, client, auth, county, clock):
     """The exempt route: it changes nothing but the signed-in user's own read markers."""
-    from portal import notify
     from portal.models import Notification
+    from portal.notifications import services as notify
 
     staff, leader = county["users"]["unit_staff"], county["users"]["leader"]
     notify.send([staff.id, leader.id], "test", "测试通知", now=clock.now(), key="exempt-check")

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import JSON, func, select, text
 
-from portal import create_app, demo
-from portal.backup import MANIFEST
-from portal.extensions import db
+from portal import create_app
+from portal.core.extensions import db
 from portal.models import Base, CalendarDay, Document, Evidence, JobRun, Node, Unit
+from portal.ops import demo
+from portal.ops.backup import MANIFEST
 from tests import factories as f
 from tests.conftest import (
     BACKEND,
@@ -101,10 +102,9 @@ def assert_same_county(source, restored) -> None:
 
 def add_files(app, clock) -> None:
     """Evidence on two nodes and a published ranking PDF, through the real storage code."""
-    from portal.documents.services import publish
+    from portal.core.periods import period_bounds
+    from portal.documents.services import publish, ranking_pdf
     from portal.nodes import evidence as files
-    from portal.rankings.services import period_bounds
-    from portal.rankings.views import ranking_pdf
 
     nodes = db.session.scalars(select(Node).order_by(Node.id).limit(2)).all()
     for node, (name, data) in zip(nodes, [("验收单.pdf", b"%PDF-1.4 acceptance " + os.urandom(64)),
@@ -117,7 +117,7 @@ def add_files(app, clock) -> None:
                         period_start=start, period_end=end, params={"note": None}, created_at=clock.now())
     db.session.add(document)
     db.session.flush()
-    publish(None, document, lambda d: ranking_pdf("week", start, d.doc_number), clock=clock)
+    publish(None, document, lambda d: ranking_pdf("week", start, d.doc_number, clock=clock), clock=clock)
     # A JSON column holding SQL NULL next to one holding a document.
     db.session.add_all([JobRun(kind="sweep", params={"as_of": "2026-06-15"}, state="finished", result=None),
                         JobRun(kind="sweep", params={}, state="finished", result={"yellow": 3})])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import AuditEntry, CardEvent, Evidence, Node
 from tests import factories as f
 from tests.conftest import AuthActions

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import CardEvent, Node
 from tests import factories as f
 from tests.browser import chromium, drag, live_server, login, screenshot

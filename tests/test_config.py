@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.config import ConfigError, database_url, from_environment
+from portal.core.config import ConfigError, database_url, from_environment
 
 
 def test_secret_key_is_required_outside_development():
@@ -31,7 +31,7 @@ def test_behind_nginx_the_client_address_comes_from_the_proxy(app, proxies, seen
     from sqlalchemy import select
 
     from portal import create_app
-    from portal.extensions import db
+    from portal.core.extensions import db
     from portal.models import LoginAttempt
     from tests.conftest import csrf_from
 

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from portal.core.extensions import db
 from portal.dashboard.services import (
     Filters,
     card_counts,
@@ -17,7 +18,6 @@ from portal.dashboard.services import (
     project_progress,
     year_timeline,
 )
-from portal.extensions import db
 from portal.models import CardEvent, ScoringPolicy
 from portal.rankings.services import completion_by_category
 from tests import factories as f

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
-from portal import audit, demo
-from portal.clock import Clock
-from portal.extensions import db
+from portal.audit import services as audit
+from portal.core.clock import Clock
+from portal.core.extensions import db
+from portal.core.workdays import WorkCalendar
 from portal.models import (
     AuditEntry,
     CardEvent,
@@ -26,7 +27,7 @@ from portal.models import (
     Unit,
     User,
 )
-from portal.workdays import WorkCalendar
+from portal.ops import demo
 from tests.conftest import AuthActions, scratch_app
 
 D = date(2026, 6, 15)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from portal.config import from_environment
+from portal.core.config import from_environment
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 NGINX = (DEPLOY / "nginx" / "jiedian.conf").read_text()
@@ -77,7 +77,7 @@ def test_the_environment_example_names_only_settings_that_exist():
     names = re.findall(r"^#?([A-Z_]+)=", example, re.M)
     readers = "".join(
         p.read_text()
-        for p in [DEPLOY.parent / "portal" / "config.py", DEPLOY / "gunicorn.conf.py", *DEPLOY.glob("systemd/*")]
+        for p in [DEPLOY.parent / "portal" / "core" / "config.py", DEPLOY / "gunicorn.conf.py", *DEPLOY.glob("systemd/*")]
     )
     assert names and [n for n in names if n not in readers] == []
     cfg = from_environment("/i", {n: v for n, v in re.findall(r"^([A-Z_]+)=(.*)$", example, re.M)})

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+from portal.core.extensions import db
 from portal.documents.services import archived_bytes
-from portal.extensions import db
 from portal.models import CardEvent, Document, Interview, JobRun, Unit
-from portal.sweep import sweep
+from portal.sweeps.services import sweep
 from tests import factories as f
 from tests.conftest import AuthActions
 
@@ -167,7 +167,7 @@ def test_ledger_pdf(app, county):
 
 
 def test_monday_ranking_is_published_once_per_week(app, county, clock):
-    from jobs.documents import weekly_ranking
+    from portal.documents.tasks import weekly_ranking
 
     first = weekly_ranking()  # Monday 2026-06-15: last week is 06-08..06-14
     assert first["new"] and first["doc_number"] == "清督排〔2026〕1号"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import AuditEntry, CardEvent, Document, JobRun, Node, ProgressEntry
 from tests import factories as f
 from tests.conftest import (
@@ -425,7 +425,8 @@ def test_two_builds_of_one_bulletin_publish_it_once_under_one_number(app, clock,
     """
     import threading
 
-    from portal.documents.views import publish_bulletin
+    from portal.core.clock import get_clock
+    from portal.documents.services import publish_bulletin
 
     sup = _login(app, "sup")
     document = _draft_bulletin(sup, "六月节点工作情况通报")
@@ -439,7 +440,7 @@ def test_two_builds_of_one_bulletin_publish_it_once_under_one_number(app, clock,
 
     def build(name: str) -> None:
         with app.app_context():  # its own session and connection
-            numbers[name] = publish_bulletin(document.id).doc_number
+            numbers[name] = publish_bulletin(document.id, clock=get_clock()).doc_number
             db.session.commit()
 
     first = threading.Thread(target=build, args=("first",))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import AuditEntry, Category, League, Node, Project, Theme, Unit, User
 from tests import factories as f
 

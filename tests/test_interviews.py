@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from portal import audit
-from portal.extensions import db
+from portal.audit import services as audit
+from portal.core.extensions import db
 from portal.interviews import services
 from portal.interviews.services import InterviewError
 from portal.models import AuditEntry, CardEvent, Interview, Notification, User
-from portal.sweep import sweep
+from portal.sweeps.services import sweep
 from tests import factories as f
 from tests.conftest import AuthActions
 

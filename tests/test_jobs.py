@@ -12,7 +12,7 @@ from rq.job import Job
 
 from jobs import scheduler
 from jobs.queue import QueueUnavailable, enqueue
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import UserSession
 from tests import factories as f
 from tests.conftest import ROOT, job_env
@@ -75,7 +75,7 @@ def test_a_real_worker_runs_a_job(app, redis, clock):
 def test_the_schedule_runs_the_sweep_at_ten_past_midnight_county_time():
     entries = {e.name: e for e in scheduler.SCHEDULE}
     sweep = entries["daily-sweep"]
-    assert sweep.func == "jobs.sweep.run_sweep"
+    assert sweep.func == "portal.sweeps.tasks.run_sweep"
     # 16:05 UTC is 00:05 the next day in Shanghai: the next run is five minutes later,
     # at 16:10 UTC — not at 00:10 UTC, as a scheduler reading cron in UTC would have it.
     now = datetime(2026, 6, 14, 16, 5, tzinfo=UTC)

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import (
     CardEvent,
     Document,
@@ -33,7 +33,7 @@ from portal.models import (
     UserSession,
 )
 from portal.recommitments import services as recommit
-from portal.sweep import sweep
+from portal.sweeps.services import sweep
 from tests import factories as f
 from tests.browser import ConsoleWatch, chromium, live_server, login, screenshot
 from tests.conftest import start_worker, stop
@@ -266,7 +266,7 @@ def test_contact_works_on_an_assigned_project_and_is_refused_elsewhere(app, coun
 
 def _submitted_by_staff(county, clock, files) -> int:
     """The township files the open node for sign-off (the unit's step, done before the supervisor's day)."""
-    from portal.nodes import services
+    from portal.boards import services
 
     node = db.session.get(Node, county["open"])
     staff = db.session.scalars(select(User).where(User.username == "staff")).one()

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.ledger import services
 from portal.ledger.services import HEADERS, LedgerError, Scope
 from portal.models import AuditEntry, Node, Project

@@ -10,7 +10,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from portal import create_app
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import Base
 from tests.conftest import BACKEND, create_pg_database, drop_pg_database, head_revision
 

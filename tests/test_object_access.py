@@ -55,9 +55,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+from portal.core.extensions import db
+from portal.documents.services import notice_fingerprint as _fingerprint
 from portal.documents.services import publish
-from portal.documents.views import _fingerprint
-from portal.extensions import db
 from portal.models import (
     CardEvent,
     Document,
@@ -128,12 +128,12 @@ OBJECT_RULES: dict[str, Rule] = {
     "nodes.download_evidence": Rule(OWN_READERS, READ_ALL),
     "nodes.add_progress": Rule(OWN_EDITORS, SETUP),
     "nodes.upload_evidence": Rule(OWN_EDITORS, SETUP),
-    "nodes.move": Rule(OWN_MOVERS, SETUP),
-    "nodes.submit": Rule(OWN_MOVERS, SETUP),
-    "cards.file_recommitment": Rule(OWN_MOVERS, SETUP),
-    "cards.decide": Rule(frozenset({"leader"}), NOBODY),  # the leader is in charge of the own unit only
-    "cards.issue": same(SUPERVISOR),
-    "cards.withdraw": same(SUPERVISOR),
+    "boards.move": Rule(OWN_MOVERS, SETUP),
+    "boards.submit": Rule(OWN_MOVERS, SETUP),
+    "nodes.recommit": Rule(OWN_MOVERS, SETUP),
+    "recommitments.decide": Rule(frozenset({"leader"}), NOBODY),  # the leader is in charge of the own unit only
+    "nodes.issue_card": same(SUPERVISOR),
+    "nodes.withdraw_card": same(SUPERVISOR),
     # interviews and the notices addressed to a unit
     "interviews.detail": Rule(INTERVIEW_READERS, READ_ALL),
     "documents.interview_notice": Rule(INTERVIEW_READERS, READ_ALL),

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import CardEvent, Document, Evidence, Interview, JobRun, Recommitment
 from tests import factories as f
 
@@ -48,20 +48,20 @@ EXPECTED: dict[str, set[str] | None] = {
     "boards.board": ALL,
     "boards.my_board": ALL,
     "nodes.detail": READ_ALL,
-    "nodes.move": SETUP,
-    "nodes.submit": SETUP,
+    "boards.move": SETUP,
+    "boards.submit": SETUP,
     "nodes.add_progress": SETUP,
     "nodes.upload_evidence": SETUP,
     "nodes.download_evidence": READ_ALL,
-    "nodes.queue": {"supervisor"},
+    "boards.signoff": {"supervisor"},
     "sweeps.index": {"supervisor"},
     "sweeps.start": {"supervisor"},
     "sweeps.status": {"supervisor"},
-    "cards.file_recommitment": SETUP,
-    "cards.queue": {"leader"},
-    "cards.decide": {"leader"},  # the leader is in charge of the node's unit
-    "cards.issue": {"supervisor"},
-    "cards.withdraw": {"supervisor"},
+    "nodes.recommit": SETUP,
+    "recommitments.index": {"leader"},
+    "recommitments.decide": {"leader"},  # the leader is in charge of the node's unit
+    "nodes.issue_card": {"supervisor"},
+    "nodes.withdraw_card": {"supervisor"},
     "notifications.index": ALL,
     "notifications.mark_read": ALL,
     "admin.policy": ADMIN,
@@ -77,7 +77,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "interviews.cancel": {"supervisor"},
     # everyone reads rankings and published documents (publicity is part of the method)
     "rankings.index": ALL,
-    "rankings.export_pdf": ALL,
+    "documents.ranking_pdf": ALL,
     "rankings.unit": ALL,
     "documents.index": ALL,
     "documents.download": ALL,
@@ -127,8 +127,8 @@ def world(app, clock):
     db.session.add_all([card, request, run, interview])
     db.session.flush()
     # A published bulletin and an issued notice, archived as real files.
+    from portal.documents.services import notice_fingerprint as _fingerprint
     from portal.documents.services import publish
-    from portal.documents.views import _fingerprint
 
     bulletin = Document(kind="bulletin", title="通报", year=2026, period="week", period_start=date(2026, 6, 8),
                         period_end=date(2026, 6, 14), params={}, state="draft")

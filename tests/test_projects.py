@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import AuditEntry, CardEvent, Node, Project, User
 from tests import factories as f
 

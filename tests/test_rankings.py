@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.periods import period_bounds
 from portal.models import CardEvent
-from portal.rankings.services import UnitScore, league_tables, period_bounds, rank
+from portal.rankings.services import UnitScore, league_tables, rank
 from tests import factories as f
 
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import (
     AuditEntry,
     CalendarDay,
@@ -17,7 +17,7 @@ from portal.models import (
     Recommitment,
     ScoringPolicy,
 )
-from portal.sweep import sweep
+from portal.sweeps.services import sweep
 from tests import factories as f
 from tests.conftest import AuthActions
 

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import AuditEntry, Node, UserSession
 from tests import factories as f
 from tests.conftest import AuthActions
@@ -201,13 +201,13 @@ def test_logout_ends_only_its_own_session(app, client, auth):
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/\\\\evil.example",
                                     "/\tevil", "/\n/evil.example", "javascript:alert(1)", "evil.example", "", None])
 def test_next_never_leads_to_another_host(target):
-    from portal.security import safe_next
+    from portal.core.security import safe_next
 
     assert safe_next(target) is None
 
 
 def test_next_keeps_a_path_on_this_site():
-    from portal.security import safe_next
+    from portal.core.security import safe_next
 
     assert safe_next("/boards/3?status=doing#n12") == "/boards/3?status=doing#n12"
 

@@ -7,12 +7,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from portal.core.extensions import db
+from portal.core.storage import remove_orphans
 from portal.documents.services import archive_path
-from portal.extensions import db
 from portal.models import Document
 from portal.nodes import services
 from portal.nodes.evidence import path_of
-from portal.storage import remove_orphans
 from tests import factories as f
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

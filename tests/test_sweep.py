@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, select, update
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import CardEvent, Interview, Node, Notification, Recommitment, ScoringPolicy
-from portal.sweep import SweepDateError, sweep
+from portal.sweeps.services import SweepDateError, sweep
 from tests import factories as f
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -259,7 +259,7 @@ def test_a_future_date_is_refused(county, clock):
 
 def test_id_lists_are_one_parameter_however_long(app):
     """The sweep's id lists: 300,000 ids, more than SQLite takes as parameters (250,000), in one statement."""
-    from portal.database import in_ids
+    from portal.core.database import in_ids
 
     project = f.project()
     nodes = [f.node(project, title=f"节点{i}") for i in range(3)]

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import CardEvent, JobRun
 from tests import factories as f
 from tests.conftest import ROOT, job_env, paused_horse, start_worker, stop, wait_until
@@ -113,7 +113,7 @@ def test_sweep_page_without_redis_says_so_and_keeps_serving(app, clock, late_nod
 
 
 def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_retry_finishes(app, clock, redis, late_nodes, tmp_path):
-    from portal.sweeps import start_sweep
+    from portal.sweeps.services import start_sweep
 
     flag = tmp_path / "pause-once"
     flag.write_text("1")
@@ -139,7 +139,7 @@ def test_sigterm_stops_an_idle_worker_at_once_and_a_busy_one_after_its_job(app, 
     """What systemd's stop (and the suite's ``stop``) sends: the worker ends, and does not start itself again."""
     from rq import Worker
 
-    from portal.sweeps import start_sweep
+    from portal.sweeps.services import start_sweep
 
     idle = start_worker(app, clock)
     try:

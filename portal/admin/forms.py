@@ -19,11 +19,18 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import MultiSelect, NoMarkup, NumberRange, Unique, options, strip
+from portal.core.forms import (
+    REQUIRED,
+    MultiSelect,
+    NoMarkup,
+    NumberRange,
+    Unique,
+    optional_id,
+    options,
+    strip,
+)
+from portal.core.templating import ROLE_LABELS
 from portal.models import ROLES, Category, League, Theme, Unit, User
-from portal.templating import ROLE_LABELS
-
-REQUIRED = _l("This field is required.")
 
 
 def _name(max_len: int, column, label):
@@ -46,12 +53,6 @@ def _sort_order():
         validators=[Optional(), NumberRange(0, 9999, _l("Enter a whole number from 0 to 9999."))],
     )
 
-
-def _optional_id(value):
-    """Select fields use '' for "none"."""
-    if value in ("", None, "None"):
-        return None
-    return int(value)
 
 
 class LeagueForm(FlaskForm):
@@ -83,7 +84,7 @@ class UnitForm(FlaskForm):
         filters=[strip],
         validators=[Length(max=20, message=_l("At most %(max)d characters.", max=20)), NoMarkup()],
     )
-    league_id = SelectField(_l("League"), coerce=_optional_id, validate_choice=True)
+    league_id = SelectField(_l("League"), coerce=optional_id, validate_choice=True)
     head_name = StringField(
         _l("Head of unit"),
         filters=[strip],
@@ -109,7 +110,7 @@ class UserForm(FlaskForm):
         filters=[strip],
         validators=[DataRequired(REQUIRED), Length(max=40, message=_l("At most %(max)d characters.", max=40)), NoMarkup()],
     )
-    unit_id = SelectField(_l("Unit"), coerce=_optional_id, validate_choice=True)
+    unit_id = SelectField(_l("Unit"), coerce=optional_id, validate_choice=True)
     title = StringField(
         _l("Position"),
         filters=[strip],

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from portal import audit
+from portal.audit import services as audit
 from portal.auth.services import end_all_sessions
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import CalendarDay, Category, League, Project, ScoringPolicy, Theme, Unit, User
 
 MAX_LEAGUES = 10

@@ -21,14 +21,13 @@ from portal.admin.forms import (
     UserForm,
 )
 from portal.admin.services import RuleError
-from portal.auth.forms import EmptyForm
-from portal.clock import get_clock
-from portal.extensions import db
-from portal.forms import options
+from portal.core.clock import get_clock
+from portal.core.extensions import db
+from portal.core.forms import EmptyForm, options
 from portal.models import CalendarDay, Category, League, ScoringPolicy, Theme, Unit, User
+from portal.models.policy import DEFAULTS as POLICY_DEFAULTS
+from portal.models.policy import policy_on
 from portal.permissions import can_manage_org, requires
-from portal.policy import DEFAULTS as POLICY_DEFAULTS
-from portal.policy import policy_on
 
 POLICY_FIELDS = tuple(POLICY_DEFAULTS)
 

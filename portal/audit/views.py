@@ -5,8 +5,8 @@ from datetime import date, timedelta
 from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
-from portal.clock import get_clock
-from portal.extensions import db
+from portal.core.clock import get_clock
+from portal.core.extensions import db
 from portal.models import AuditEntry
 from portal.permissions import can_view_audit, requires
 

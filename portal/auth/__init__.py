@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_url
 
-from portal.extensions import login_manager
+from portal.core.extensions import login_manager
 
 
 def init_app(app) -> None:

@@ -12,6 +12,3 @@ class LoginForm(FlaskForm):
         _l("Password"), validators=[DataRequired(_l("Please enter your password.")), Length(max=200)]
     )
 
-
-class EmptyForm(FlaskForm):
-    """For button-only POSTs: carries the CSRF token and nothing else."""

@@ -11,8 +11,8 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from portal.clock import get_clock
-from portal.extensions import db
+from portal.core.clock import get_clock
+from portal.core.extensions import db
 from portal.models import LoginAttempt, User, UserSession
 
 # Refresh last_seen_at at most this often: a write per request would be waste.

@@ -4,11 +4,11 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal import audit
+from portal.audit import services as audit
 from portal.auth import services
 from portal.auth.forms import LoginForm
-from portal.extensions import db
-from portal.security import safe_next
+from portal.core.extensions import db
+from portal.core.security import safe_next
 
 bp = Blueprint("auth", __name__)
 

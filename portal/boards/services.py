@@ -1,4 +1,11 @@
-"""Reading a unit's board: one query for the cards, a few for the filter lists."""
+"""The Kanban board: reading a unit's board, and moving its cards.
+
+Reading: one query for the cards, a few for the filter lists. Moving: the
+column transitions of SPEC section 2 (未启动 → 推进中 → 待销号 → 已销号) and
+sign-off (rule 5), checked in the order scope (403), version (409), rule
+(422). Every change takes the actor and the clock explicitly, flushes but
+never commits, and writes the audit log.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,17 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from portal.extensions import db
-from portal.models import CARDS, STATUSES, Category, Node, Project, User
-from portal.nodes.services import days_overdue, is_due_soon
+from portal import permissions
+from portal.audit import services as audit
+from portal.cards.services import issue_rule_card, rule_cards
+from portal.core.clock import Clock
+from portal.core.errors import Refused
+from portal.core.extensions import db
+from portal.models import CARDS, STATUSES, Category, Evidence, League, Node, Project, Unit, User
+from portal.models.policy import policy_on
+from portal.nodes.services import attach, check_version
 
 
 @dataclass
@@ -53,11 +66,13 @@ class Filters:
 
 @dataclass
 class CardView:
-    """A node as a board card shows it."""
+    """A node as a board card shows it to one actor: its marks and the moves open to them."""
 
     node: Node
     due_soon: bool
     overdue_days: int
+    targets: list[str]
+    may_submit: bool
 
 
 @dataclass
@@ -69,11 +84,12 @@ class Board:
         return {status: len(cards) for status, cards in self.columns.items()}
 
 
-def card_view(node: Node, today: date, warn_days: int) -> CardView:
-    return CardView(node, is_due_soon(node, today, warn_days), days_overdue(node, today))
+def card_view(node: Node, actor: User, today: date, warn_days: int) -> CardView:
+    return CardView(node, node.is_due_soon(today, warn_days), node.days_overdue(today), allowed_targets(actor, node),
+                    node.is_open and permissions.can_submit_node(actor, node))
 
 
-def load_board(unit_id: int, filters: Filters, today: date, warn_days: int) -> Board:
+def load_board(unit_id: int, filters: Filters, actor: User, today: date, warn_days: int) -> Board:
     """All of a unit's cards in one query (project, category and person joined in)."""
     stmt = (
         select(Node)
@@ -84,7 +100,7 @@ def load_board(unit_id: int, filters: Filters, today: date, warn_days: int) -> B
     )
     board = Board()
     for node in db.session.scalars(filters.apply(stmt)).unique():
-        board.columns[node.status].append(card_view(node, today, warn_days))
+        board.columns[node.status].append(card_view(node, actor, today, warn_days))
     return board
 
 
@@ -104,3 +120,179 @@ def filter_choices(unit_id: int) -> dict:
         select(User.id, User.display_name).where(User.id.in_(select(Node.responsible_user_id).where(Node.unit_id == unit_id))).order_by(User.display_name)
     ).all()
     return {"projects": projects, "categories": categories, "people": people}
+
+
+# -- moving cards ------------------------------------------------------------
+
+# (from, to) -> the action a board move means
+MOVES = {
+    ("todo", "doing"): "start",
+    ("doing", "todo"): "unstart",
+    ("todo", "review"): "submit",
+    ("doing", "review"): "submit",
+    ("review", "done"): "verify",
+    ("review", "doing"): "reject",
+    ("done", "doing"): "reopen",
+}
+SUPERVISOR_ACTIONS = {"verify", "reject", "reopen"}
+NEEDS_REASON = {"reject", "reopen"}
+
+
+def check_scope(actor: User, node: Node) -> None:
+    if not (permissions.can_move_node(actor, node) or permissions.can_verify_node(actor, node)):
+        raise Refused(403, "只能移动本单位的节点。")
+
+
+def action_for(actor: User, node: Node, to_status: str) -> str:
+    """The action a move means, or Refused (403 outside scope, 422 illegal)."""
+    if to_status == node.status:
+        raise Refused(422, "节点已在该列。")
+    action = MOVES.get((node.status, to_status))
+    if action is None:
+        raise Refused(422, _illegal_message(node.status, to_status))
+    if action in SUPERVISOR_ACTIONS:
+        if not permissions.can_verify_node(actor, node):
+            raise Refused(403, "只有督查人员可以销号、退回或重新打开节点。")
+    elif not permissions.can_move_node(actor, node):
+        raise Refused(403, "只能移动本单位的节点。")
+    return action
+
+
+def allowed_targets(actor: User, node: Node) -> list[str]:
+    """Columns this actor may move this node to (for the keyboard control)."""
+    targets = []
+    for (source, target), action in MOVES.items():
+        if source != node.status or action == "submit":
+            continue
+        try:
+            action_for(actor, node, target)
+        except Refused:
+            continue
+        targets.append(target)
+    return targets
+
+
+_COLUMN = {"todo": "未启动", "doing": "推进中", "review": "待销号", "done": "已销号"}
+
+
+def _illegal_message(source: str, target: str) -> str:
+    if target == "done":
+        return f"不能从“{_COLUMN[source]}”直接拖到“已销号”：节点须先提交销号申请，经督查人员核验后才能销号。"
+    if target == "review":
+        return "提交销号须通过销号申请（填写完成情况并上传材料）。"
+    return f"不能从“{_COLUMN[source]}”移到“{_COLUMN.get(target, '未知列')}”。"
+
+
+def move(actor: User, node: Node, to_status: str, *, version: int | None, clock: Clock, reason: str = "") -> str:
+    """A board move (drag and drop or the keyboard control). Returns the action done.
+
+    Checked in this order: scope (403), then staleness (409: the user acted on
+    an old card, so they get the fresh one), then the rules of the move (422).
+    """
+    check_scope(actor, node)
+    check_version(node, version)
+    action = action_for(actor, node, to_status)
+    if action == "submit":
+        raise Refused(422, _illegal_message(node.status, "review"))
+    reason = (reason or "").strip()
+    if action in NEEDS_REASON and not reason:
+        raise Refused(422, "退回或重新打开节点须填写理由。")
+    if action == "verify":
+        verify(actor, node, clock=clock)
+    elif action == "reject":
+        reject(actor, node, reason)
+    elif action == "reopen":
+        reopen(actor, node, reason, clock=clock)
+    else:
+        before = node.status
+        node.status = to_status
+        audit.record(actor, f"node.{action}", node, summary=node.title, before={"status": before}, after={"status": to_status})
+    db.session.flush()
+    return action
+
+
+def submit(actor: User, node: Node, note: str, uploads: list[tuple[str, bytes]], *, version: int | None, clock: Clock, kind: str = "document") -> list[Evidence]:
+    """销号申请: the submission time counts as completion (rule 5)."""
+    if not permissions.can_submit_node(actor, node):
+        raise Refused(403, "只能为本单位的节点申请销号。")
+    check_version(node, version)
+    if not node.is_open:
+        raise Refused(422, "只有未启动或推进中的节点可以申请销号。")
+    if not uploads and not node.evidence:
+        raise Refused(422, "请至少上传一份销号材料。")
+    added = attach(actor, node, uploads, kind=kind)
+    before = {"status": node.status}
+    node.status = "review"
+    node.submitted_at = clock.now()
+    node.submitted_on = clock.local_date(node.submitted_at)
+    node.submitted_by_id = actor.id
+    node.submission_note = note
+    audit.record(
+        actor, "node.submit", node, summary=node.title, before=before,
+        after={"status": "review", "submitted_at": node.submitted_at, "evidence": [e.original_name for e in added]},
+    )
+    db.session.flush()
+    return added
+
+
+def verify(actor: User, node: Node, *, clock: Clock) -> None:
+    """销号: close the node; on-time submissions earn the green card (rule 1)."""
+    today = clock.today()
+    submitted_on = node.submitted_on or today
+    node.status = "done"
+    node.closed_at = clock.now()
+    node.closed_by_id = actor.id
+    audit.record(actor, "node.verify", node, summary=node.title, before={"status": "review"}, after={"status": "done", "submitted_on": submitted_on})
+    existing = rule_cards(node.id)
+    late = submitted_on > node.deadline or "yellow" in existing or "red" in existing
+    if not late:
+        # Effective on the day of verification: a week's ranking, once
+        # printed, never changes because a sign-off came later.
+        issue_rule_card(node, "green", today, policy_on(today), actor=actor, reason="按期完成，督查核验销号")
+
+
+def reject(actor: User, node: Node, reason: str) -> None:
+    """Send a submission back: the submission is cleared, so lateness is judged again."""
+    before = {"status": node.status, "submitted_at": node.submitted_at}
+    node.status = "doing"
+    node.submitted_at = None
+    node.submitted_on = None
+    node.submitted_by_id = None
+    audit.record(actor, "node.reject", node, summary=f"{node.title}：{reason}", before=before, after={"status": "doing", "reason": reason})
+
+
+def reopen(actor: User, node: Node, reason: str, *, clock: Clock) -> None:
+    """Reopen a closed node: its green card (if any) is withdrawn with the reason."""
+    before = {"status": node.status, "closed_at": node.closed_at, "card": node.card}
+    node.status = "doing"
+    node.closed_at = None
+    node.closed_by_id = None
+    node.submitted_at = None
+    node.submitted_on = None
+    node.submitted_by_id = None
+    green = rule_cards(node.id).get("green")
+    if green is not None and not green.is_withdrawn:
+        green.is_withdrawn = True
+        green.withdrawn_reason = f"节点重新打开：{reason}"
+        green.withdrawn_at = clock.now()
+        green.withdrawn_by_id = actor.id
+        if node.card == "green":
+            node.card = "none"
+    audit.record(actor, "node.reopen", node, summary=f"{node.title}：{reason}", before=before, after={"status": "doing", "card": node.card, "reason": reason})
+
+
+def switcher_units() -> tuple[list[League], list[Unit]]:
+    """Units grouped by league, and the units in no league, for those who may open every board."""
+    leagues = db.session.scalars(select(League).options(selectinload(League.units)).order_by(League.sort_order, League.id)).all()
+    loose = db.session.scalars(select(Unit).where(Unit.league_id.is_(None), Unit.is_active).order_by(Unit.sort_order, Unit.id)).all()
+    return leagues, loose
+
+
+def awaiting_signoff() -> list[Node]:
+    """待销号 across units, oldest submission first, with what the queue shows loaded."""
+    return db.session.scalars(
+        select(Node)
+        .where(Node.status == "review")
+        .options(joinedload(Node.project), joinedload(Node.unit), joinedload(Node.submitted_by), selectinload(Node.evidence))
+        .order_by(Node.submitted_at, Node.id)
+    ).all()

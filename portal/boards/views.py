@@ -1,40 +1,47 @@
-"""Per-unit Kanban boards (/units/<id>/board)."""
+"""Per-unit Kanban boards: the board, moving cards (drag, keyboard, sign-off queue), the sign-off application."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
-from portal.boards.services import Filters, column_counts, filter_choices, load_board
-from portal.clock import get_clock
-from portal.extensions import db
-from portal.models import League, Unit
-from portal.permissions import can_view_all_units, can_view_unit
-from portal.policy import policy_on
+from portal import permissions
+from portal.boards import services
+from portal.boards.forms import SubmitForm
+from portal.boards.services import Filters
+from portal.core.clock import get_clock
+from portal.core.errors import Refused, render_error
+from portal.core.extensions import db
+from portal.core.security import safe_next
+from portal.core.web import is_htmx, load_or_403
+from portal.models import Node, Unit
+from portal.models.policy import policy_on
 
 bp = Blueprint("boards", __name__)
 
-
-def switcher_units():
-    """Units grouped by league, for those who may open every board."""
-    leagues = db.session.scalars(select(League).options(selectinload(League.units)).order_by(League.sort_order, League.id)).all()
-    loose = db.session.scalars(select(Unit).where(Unit.league_id.is_(None), Unit.is_active).order_by(Unit.sort_order, Unit.id)).all()
-    return leagues, loose
+STALE = "该节点已被他人修改，已显示最新状态，请确认后再操作。"
 
 
 def render_board(unit: Unit, filters: Filters, *, message: str | None = None, status: int = 200):
     """The full page, or only the board when htmx asks (filters applied in place)."""
-    clock = get_clock()
-    today = clock.today()
+    today = get_clock().today()
     policy = policy_on(today)
-    board = load_board(unit.id, filters, today, policy.warn_days)
+    # The user itself, not Flask-Login's proxy: each card asks it a dozen things.
+    actor = current_user._get_current_object()
     context = {
-        # The user itself, not Flask-Login's proxy: each card asks it a dozen things.
-        "actor": current_user._get_current_object(),
+        "actor": actor,
         "unit": unit,
-        "board": board,
+        "board": services.load_board(unit.id, filters, actor, today, policy.warn_days),
         "filters": filters,
         "today": today,
         "warn_days": policy.warn_days,
@@ -42,18 +49,16 @@ def render_board(unit: Unit, filters: Filters, *, message: str | None = None, st
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "board":
         return render_template("boards/_board.html", **context), status
-    leagues, loose = switcher_units() if can_view_all_units(current_user) else ([], [])
+    leagues, loose = services.switcher_units() if permissions.can_view_all_units(current_user) else ([], [])
     return render_template(
-        "boards/board.html", choices=filter_choices(unit.id), leagues=leagues, loose_units=loose, **context
+        "boards/board.html", choices=services.filter_choices(unit.id), leagues=leagues, loose_units=loose, **context
     ), status
 
 
 @bp.route("/units/<int:unit_id>/board")
 @login_required
 def board(unit_id: int):
-    unit = db.get_or_404(Unit, unit_id)
-    if not can_view_unit(current_user, unit):
-        abort(403)
+    unit = load_or_403(Unit, unit_id, permissions.can_view_unit)
     return render_board(unit, Filters.from_args(request.args))
 
 
@@ -67,5 +72,150 @@ def my_board():
     return redirect(url_for("boards.board", unit_id=wanted))
 
 
-def counts_fragment(unit_id: int, filters: Filters) -> str:
-    return render_template("boards/_counts.html", counts=column_counts(unit_id, filters), oob=True)
+# -- one card ------------------------------------------------------------------
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _card_html(node: Node, message: str | None = None, level: str = "info") -> str:
+    today = get_clock().today()
+    actor = current_user._get_current_object()
+    view = services.card_view(node, actor, today, policy_on(today).warn_days)
+    html = render_template("boards/_card.html", card=view, actor=actor)
+    html += render_template("boards/_message.html", message=message, level=level, oob=True)
+    return html
+
+
+def _card_response(node: Node, status: int, message: str | None = None, level: str = "info"):
+    """The card fragment, with column counts and a message out of band."""
+    filters = Filters.from_args(request.form)
+    counts = render_template("boards/_counts.html", counts=services.column_counts(node.unit_id, filters), oob=True)
+    return make_response(_card_html(node, message, level) + counts, status)
+
+
+def _back_to(node: Node) -> str:
+    return safe_next(request.form.get("next") or request.args.get("next")) or url_for("boards.board", unit_id=node.unit_id)
+
+
+@bp.route("/nodes/<int:node_id>/move", methods=["GET", "POST"])
+@login_required
+def move(node_id: int):
+    """Drag and drop, the keyboard control, the sign-off queue: one endpoint."""
+    node = load_or_403(Node, node_id, permissions.can_view_node)
+    if request.method == "GET":
+        # The reason dialog for a drop that needs one (reject, reopen).
+        target = request.args.get("status", "")
+        try:
+            services.check_scope(current_user, node)
+            services.action_for(current_user, node, target)
+        except Refused as error:
+            return render_template("boards/_refusal_dialog.html", message=error.message), error.status
+        return render_template("boards/_reason_dialog.html", node=node, target=target)
+    target = request.form.get("status", "")
+    try:
+        action = services.move(current_user, node, target, version=_version(), clock=get_clock(), reason=request.form.get("reason", ""))
+        # A drag's fragment is rendered after the flush that passed the version
+        # check and before the commit: the node, its project and the user are
+        # still loaded then, where after the commit each would be read again.
+        fragment = _moved_fragment(node, action) if is_htmx() else None
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        return _refused(node_id, Refused(409, STALE))
+    except Refused as error:
+        db.session.rollback()
+        return _refused(node_id, error)
+    if fragment is not None:
+        return fragment
+    flash(_MOVED[action], "success")
+    return redirect(_back_to(node), 303)
+
+
+_MOVED = {
+    "start": "已移到“推进中”。", "unstart": "已移回“未启动”。", "verify": "已核验销号。",
+    "reject": "已退回，节点回到“推进中”。", "reopen": "已重新打开节点。",
+}
+
+
+def _moved_fragment(node: Node, action: str):
+    if request.form.get("view") == "queue":
+        return make_response(render_template("boards/_signoff_done.html", node=node, message=_MOVED[action]), 200)
+    return _card_response(node, 200, _MOVED[action], "success")
+
+
+def _refused(node_id: int, error: Refused):
+    node = db.session.get(Node, node_id)
+    if not permissions.can_view_unit(current_user, node.unit):
+        # A project contact sees this node, but not the rest of its unit's board.
+        if is_htmx():
+            return make_response(_card_html(node, error.message, "error"), error.status)
+        return render_error(error.status, error.message)
+    if request.form.get("view") == "queue" and permissions.can_manage_cards(current_user):
+        # Only those who work the sign-off queue get it back; for anyone else
+        # "view" is just a form field and the county-wide queue stays closed.
+        if is_htmx():
+            row = render_template("boards/_signoff_row.html", node=node, message=error.message, clock=get_clock())
+            return make_response(row, error.status)
+        return render_signoff(message=error.message, status=error.status)
+    if is_htmx():
+        return _card_response(node, error.status, error.message, "error")
+    return render_board(node.unit, Filters(), message=error.message, status=error.status)
+
+
+@bp.route("/nodes/<int:node_id>/submit", methods=["GET", "POST"])
+@login_required
+def submit(node_id: int):
+    node = load_or_403(Node, node_id, permissions.can_view_node)
+    if not permissions.can_submit_node(current_user, node):
+        abort(403)
+    form = SubmitForm()
+    template = "boards/_submit_dialog.html" if is_htmx() else "boards/submit.html"
+    if request.method == "GET":
+        form.version.data = str(node.version)
+        return render_template(template, node=node, form=form)
+    error = None
+    if form.validate():
+        uploads = [(f.filename or "", f.read()) for f in request.files.getlist("files") if f and f.filename]
+        try:
+            services.submit(current_user, node, form.note.data, uploads, version=_version(), clock=get_clock(), kind=form.kind.data)
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            error = Refused(409, "该节点已被他人修改，请关闭后刷新再提交。")
+        except Refused as refused:
+            db.session.rollback()
+            error = refused
+        else:
+            if is_htmx():
+                response = _card_response(node, 200, "已提交销号申请，等待督查核验。", "success")
+                response.headers["HX-Trigger"] = "jiedian:closeModal"
+                return response
+            flash("已提交销号申请，等待督查核验。", "success")
+            return redirect(_back_to(node), 303)
+    status = error.status if error else 422
+    if error:
+        form.form_errors.append(error.message)
+    node = db.session.get(Node, node_id)
+    form.version.data = str(node.version)
+    response = make_response(render_template(template, node=node, form=form), status)
+    if is_htmx():
+        response.headers["HX-Retarget"] = "#modal"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@bp.route("/signoff")
+@login_required
+def signoff():
+    """待销号: every submitted node across units, oldest submission first."""
+    if not permissions.can_manage_cards(current_user):
+        abort(403)
+    return render_signoff()
+
+
+def render_signoff(message: str | None = None, status: int = 200):
+    page = render_template("boards/signoff.html", nodes=services.awaiting_signoff(), clock=get_clock(), message=message)
+    return page, status

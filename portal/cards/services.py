@@ -6,10 +6,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from portal import audit
-from portal.database import insert_ignoring_duplicates
-from portal.errors import Refused
-from portal.extensions import db
+from portal.audit import services as audit
+from portal.core.database import insert_ignoring_duplicates
+from portal.core.errors import Refused
+from portal.core.extensions import db
 from portal.models import CardEvent, Node, ScoringPolicy, User
 
 # The colour a node shows: a later, worse judgement replaces a better one.
@@ -87,7 +87,7 @@ def refresh_node_card(node: Node) -> None:
 def issue_manual_card(actor: User, node: Node, colour: str, reason: str, *, today: date) -> CardEvent:
     """A supervisor's card by hand, with a reason; effective today, points by the policy."""
     from portal import permissions
-    from portal.policy import policy_on
+    from portal.models.policy import policy_on
 
     if not permissions.can_manage_cards(actor):
         raise CardError(403, "只有督查人员可以手工记牌。")

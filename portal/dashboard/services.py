@@ -28,20 +28,19 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.periods import period_bounds
 from portal.models import STAGES, CardEvent, Category, Node, Project, Theme, Unit, User
-from portal.policy import policy_on
-from portal.rankings.services import Completion, on_time_share, period_bounds
+from portal.models.policy import policy_on
+from portal.rankings.services import Completion, on_time_share
 
 COLOURS = ("green", "yellow", "red")
 
-EFFECTIVE_DEADLINE = func.coalesce(Node.committed_deadline, Node.deadline)
-NOT_SUBMITTED = Node.status.in_(("todo", "doing"))
 
 
 def _overdue(as_of: date):
     """Not submitted and past the effective deadline (late from the day after it)."""
-    return and_(NOT_SUBMITTED, func.coalesce(Node.committed_deadline, Node.deadline) < as_of)
+    return and_(Node.is_open, Node.effective_deadline < as_of)
 
 
 def _count(condition) -> object:
@@ -199,7 +198,7 @@ def _node_list(filters: Filters, condition, limit: int) -> list[Node]:
         .options(joinedload(Node.project), joinedload(Node.unit), joinedload(Node.responsible_user))
         .where(condition),
         filters,
-    ).order_by(EFFECTIVE_DEADLINE, Node.id).limit(limit)
+    ).order_by(Node.effective_deadline, Node.id).limit(limit)
     return list(db.session.scalars(stmt).unique())
 
 

@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from portal.clock import get_clock
+from portal.core.clock import get_clock
+from portal.core.errors import render_error
+from portal.core.extensions import db
 from portal.dashboard import services
 from portal.dashboard.services import Filters
-from portal.errors import render_error
-from portal.extensions import db
 from portal.models import Category, League, Project, Theme, User
 from portal.permissions import can_view_cadre_files, requires
 

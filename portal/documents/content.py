@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import CardEvent, Interview, Node, Project, Unit
 from portal.rankings.services import completion_by_category, league_tables
 

@@ -1,18 +1,37 @@
-"""Numbering, publishing and archiving documents."""
+"""Documents: numbering, publishing and archiving; interview notices, bulletins, the ranking PDF, ledgers.
+
+Views call these and commit; the bulletin job (``tasks.build_bulletin``) and the
+weekly ranking job run the same functions in a worker.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+from datetime import date
 from pathlib import Path
 
 from flask import current_app
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit
-from portal.clock import Clock
-from portal.extensions import db
-from portal.models import Document, User
+from jobs import runs
+from jobs.connection import get_redis
+from jobs.faults import pause_point
+from jobs.queue import QueueUnavailable
+from portal import permissions
+from portal.audit import services as audit
+from portal.core.clock import Clock
+from portal.core.errors import Refused
+from portal.core.extensions import db
+from portal.core.periods import period_bounds, period_label
+from portal.documents import content
+from portal.documents.render import render_pdf
+from portal.models import Document, Interview, JobRun, Project, Unit, User
+from portal.rankings.services import league_tables
 
 KIND_PREFIX = {"notice": "约", "bulletin": "通", "ranking": "排", "ledger": "账"}
 
@@ -89,3 +108,238 @@ def archived_bytes(document: Document) -> bytes:
     if hashlib.sha256(data).hexdigest() != document.sha256:
         raise OSError(f"archive of document {document.id} does not match its SHA-256")
     return data
+
+
+# -- who may read what ------------------------------------------------------------
+
+
+def notice_interview(document: Document) -> Interview | None:
+    """The interview a notice was issued for, whether it is the current notice or one reissued since."""
+    interview_id = (document.params or {}).get("interview_id")
+    if interview_id is not None:
+        return db.session.get(Interview, interview_id)
+    return db.session.scalar(select(Interview).where(Interview.notice_document_id == document.id))
+
+
+def may_read(actor: User, document: Document) -> bool:
+    """Notices: those who may read their interview; rankings and bulletins are public within the portal."""
+    if document.kind == "notice":
+        interview = notice_interview(document)
+        return interview is not None and permissions.can_view_interview(actor, interview)
+    return True
+
+
+def published_for(actor: User, kind: str | None) -> list[Document]:
+    """The archive as the actor may read it, newest first (at most 200)."""
+    stmt = select(Document).where(Document.state == "published").order_by(Document.published_at.desc(), Document.id.desc())
+    if kind:
+        stmt = stmt.where(Document.kind == kind)
+    documents = db.session.scalars(stmt.limit(200)).all()
+    # The notices' interviews in one query, not one per notice: held here, so
+    # the session (which holds objects weakly) finds them when may_read asks.
+    interview_ids = {(d.params or {}).get("interview_id") for d in documents if d.kind == "notice"} - {None}
+    _held = db.session.scalars(select(Interview).where(Interview.id.in_(interview_ids))).all() if interview_ids else []
+    return [d for d in documents if may_read(actor, d)]
+
+
+# -- interview notices ------------------------------------------------------------
+
+
+def notice_fingerprint(interview: Interview) -> str:
+    """The arrangements a notice prints: when they change, the notice is reissued."""
+    facts = [interview.scheduled_for.isoformat() if interview.scheduled_for else "", interview.place,
+             interview.interviewer_name, interview.bring, sorted(c.id for c in interview.cards)]
+    return hashlib.sha256(json.dumps(facts, ensure_ascii=False).encode()).hexdigest()
+
+
+def _trigger_word(interview: Interview) -> str:
+    return {"red": "红牌", "yellow_threshold": "黄牌"}.get(interview.trigger, "")
+
+
+def current_notice(actor: User, interview: Interview, *, clock: Clock) -> Document:
+    """The interview's notice as it stands: issued (numbered, archived) on first print, reissued if the arrangements changed.
+
+    Only supervisors issue; anyone else who may read the interview gets the
+    notice already issued. The caller commits.
+    """
+    if interview.state not in ("scheduled", "held", "closed"):
+        raise Refused(409, "约谈尚未安排时间和地点，暂不能印发通知。")
+    current = db.session.get(Document, interview.notice_document_id) if interview.notice_document_id else None
+    fingerprint = notice_fingerprint(interview)
+    if current is not None and current.params.get("fingerprint") == fingerprint:
+        return current
+    if not permissions.can_manage_cards(actor):
+        raise Refused(404, "约谈通知尚未印发。")
+    document = Document(kind="notice", title=f"关于对{interview.unit.name}进行{_trigger_word(interview)}约谈的通知",
+                        year=clock.today().year, period="adhoc", params={"fingerprint": fingerprint, "interview_id": interview.id},
+                        state="building", created_by_id=actor.id, created_at=clock.now())
+    db.session.add(document)
+    db.session.flush()
+    context = content.notice_context(interview)
+    publish_with_retry(actor, document, lambda d: render_pdf(
+        "documents/notice.html", title=d.title, office=office_name(), doc_number=d.doc_number,
+        issued_on=clock.today(), clock=clock, **context), clock=clock)
+    before = {"notice_document_id": interview.notice_document_id}
+    interview.notice_document_id = document.id
+    audit.record(actor, "interview.notice", interview, summary=document.doc_number, before=before,
+                 after={"notice_document_id": document.id})
+    return document
+
+
+# -- ledgers and the ranking ---------------------------------------------------------
+
+
+def unit_ledger_pdf(unit: Unit, *, clock: Clock) -> bytes:
+    return _ledger_pdf(f"{unit.name}节点工作台账", content.ledger_nodes(unit=unit), clock)
+
+
+def project_ledger_pdf(project: Project, *, clock: Clock) -> bytes:
+    return _ledger_pdf(f"{project.name}节点台账", content.ledger_nodes(project=project), clock)
+
+
+def _ledger_pdf(title: str, nodes, clock: Clock) -> bytes:
+    return render_pdf("documents/ledger.html", title=title, office=office_name(), doc_number=None,
+                      issued_on=clock.today(), nodes=nodes, clock=clock)
+
+
+def ranking_pdf(kind: str, day: date, doc_number: str | None = None, *, clock: Clock) -> bytes:
+    """The league ranking for leaders (SPEC rule 7), as printed and as published every Monday."""
+    (start, end), tables = league_tables(kind, day)
+    label = period_label(kind, start, end)
+    return render_pdf(
+        "documents/ranking.html", title=f"{label}节点工作联赛排名", office=office_name(), doc_number=doc_number,
+        period_label=label, tables=tables, issued_on=clock.today(),
+    )
+
+
+# -- bulletins ---------------------------------------------------------------------
+
+BULLETIN_PERIODS = ("week", "month", "adhoc")
+
+
+def bulletins_for(actor: User) -> list[Document]:
+    """Published bulletins, and drafts for those who publish them, newest first."""
+    rows = db.session.scalars(select(Document).where(Document.kind == "bulletin").order_by(Document.id.desc()).limit(100)).all()
+    return [d for d in rows if d.state == "published" or permissions.can_manage_cards(actor)]
+
+
+def draft_bulletin(actor: User, period: str, day: date | None, start: date | None, end: date | None,
+                   title: str, body: str, *, clock: Clock) -> Document:
+    """A draft weekly, monthly or ad hoc bulletin; the form has checked the fields."""
+    if period != "adhoc":
+        start, end = period_bounds(period, day or clock.today())
+    span = f"{start.isoformat()}至{end.isoformat()}" if period == "adhoc" else period_label(period, start, end)
+    title = title.strip()[:200] or f"关于{span}节点工作情况的通报"
+    document = Document(kind="bulletin", title=title, year=clock.today().year, period=period, period_start=start,
+                        period_end=end, body=body, params={}, state="draft", created_by_id=actor.id,
+                        created_at=clock.now())
+    db.session.add(document)
+    db.session.flush()
+    audit.record(actor, "document.draft_bulletin", document, summary=title)
+    return document
+
+
+def render_bulletin(document: Document, doc_number: str | None, *, clock: Clock) -> bytes:
+    ranking = document.period if document.period in ("week", "month") else None
+    start, end = document.period_start, document.period_end
+    return render_pdf("documents/bulletin.html", title=document.title, office=office_name(), doc_number=doc_number,
+                      issued_on=clock.today(), document=document, start=start, end=end, clock=clock,
+                      **content.bulletin_context(start, end, ranking))
+
+
+def publish_bulletin(document_id: int, *, clock: Clock, progress=lambda percent, message: None) -> Document:
+    """Number, render and archive a bulletin; the caller commits."""
+    document = db.session.get(Document, document_id)
+    if document is None or document.kind != "bulletin":
+        raise LookupError(f"no bulletin {document_id}")
+    if document.state == "published":
+        return document
+    progress(20, "正在汇总数据、排版")  # committed by the job, before numbering opens a transaction
+    # Hold the row until the job commits. A second build of the same bulletin
+    # (its enqueue timed out after Redis had taken the job, so the request
+    # built it too) waits here and then finds it published, instead of
+    # numbering it again. PostgreSQL locks the row; SQLite takes no row locks.
+    document = db.session.get(Document, document_id, with_for_update=True, populate_existing=True)
+    if document.state == "published":
+        return document
+    actor = db.session.get(User, document.created_by_id) if document.created_by_id else None
+
+    def render(d: Document) -> bytes:
+        pdf = render_bulletin(d, d.doc_number, clock=clock)
+        pause_point("bulletin")  # fault tests kill the work horse here: numbered and rendered, nothing archived or committed
+        return pdf
+
+    publish_with_retry(actor, document, render, clock=clock)
+    pause_point("bulletin_archived")  # and here: archived under its SHA-256, the row not yet committed
+    return document
+
+
+def latest_run(document: Document) -> JobRun | None:
+    return db.session.scalars(
+        select(JobRun).where(JobRun.kind == "bulletin", JobRun.params["document_id"].as_integer() == document.id)
+        .order_by(JobRun.id.desc())
+    ).first()
+
+
+def build_lost(document: Document, run: JobRun | None) -> bool:
+    """A bulletin left "building" by a job that is gone or failed for good.
+
+    A work horse killed on its last retry, or a Redis restarted without its
+    append-only file, leaves the row claimed with nothing left to finish it.
+    While Redis does not answer nobody can tell, so the build is presumed alive.
+    """
+    if document.state != "building":
+        return False
+    if run is None or not run.job_id:
+        return True
+    try:
+        job = Job.fetch(run.job_id, connection=get_redis())
+        return job.get_status() in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+    except NoSuchJobError:
+        return True
+    except (RedisError, OSError):
+        return False
+
+
+def request_publication(actor: User, document: Document, *, clock: Clock) -> str | None:
+    """Number and publish a draft bulletin on a worker, or here when the queue is down.
+
+    Returns None when it was enqueued, "busy" when it is already published or
+    being built, "inline" when it was built in this request. Commits.
+    """
+    previous = latest_run(document)
+    if document.state == "published" or (document.state == "building" and not build_lost(document, previous)):
+        return "busy"
+    if document.state == "building" and previous is not None and previous.state in ("queued", "running"):
+        previous.state, previous.finished_at = "failed", clock.now()
+        previous.message = "生成任务已中断（工作进程终止或任务队列丢失），已重新印发。"
+    document.state = "building"
+    run = runs.create("bulletin", {"document_id": document.id}, actor=actor, clock=clock)
+    audit.record(actor, "document.publish_requested", document, summary=document.title)
+    try:
+        runs.submit(run, "portal.documents.tasks.build_bulletin", document.id, run.id, queue="reports", timeout=900,
+                    description=f"bulletin {document.id}")
+    except QueueUnavailable:
+        # No queue: build it here and now rather than leave the supervisor waiting.
+        build_bulletin(document.id, run.id, clock=clock)
+        return "inline"
+    return None
+
+
+def build_bulletin(document_id: int, run_id: int | None, *, clock: Clock) -> Document:
+    """Render, number and archive a bulletin, reporting on its run; commits.
+
+    A failed build puts a bulletin still marked "building" back to draft, so
+    it can be published again.
+    """
+
+    def back_to_draft() -> None:
+        document = db.session.get(Document, document_id)
+        if document is not None and document.state == "building":
+            document.state = "draft"
+
+    with runs.running(run_id, clock, on_failure=back_to_draft) as run:
+        document = publish_bulletin(document_id, clock=clock, progress=run.progress)
+        run.finish({"document_id": document.id, "doc_number": document.doc_number}, document.doc_number)
+        db.session.commit()
+    return document

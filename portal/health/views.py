@@ -5,7 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.connection import redis_available
-from portal.extensions import db
+from portal.core.extensions import db
 
 bp = Blueprint("health", __name__)
 

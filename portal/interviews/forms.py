@@ -7,9 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from portal.admin.forms import _optional_id
-from portal.clock import get_clock
-from portal.forms import MultiSelect, NoMarkup, strip
+from portal.core.clock import get_clock
+from portal.core.forms import MultiSelect, NoMarkup, optional_id, strip
 
 
 def _max(n: int):
@@ -31,7 +30,7 @@ class ScheduleForm(FlaskForm):
     )
     place = StringField(_l("Place"), filters=[strip],
                         validators=[DataRequired(_l("Enter the place of the interview.")), _max(100), NoMarkup()])
-    interviewer_id = SelectField(_l("Interviewer (leader)"), coerce=_optional_id, validate_choice=True)
+    interviewer_id = SelectField(_l("Interviewer (leader)"), coerce=optional_id, validate_choice=True)
     interviewer_name = StringField(_l("Interviewer as printed on the notice"), filters=[strip], validators=[_max(60), NoMarkup()])
     bring = TextAreaField(_l("What the unit must bring"), filters=[strip], validators=[_max(1000), NoMarkup()])
 
@@ -51,7 +50,7 @@ class CancelForm(FlaskForm):
 
 
 class ProposeForm(FlaskForm):
-    unit_id = SelectField(_l("Unit"), coerce=_optional_id, validate_choice=True,
+    unit_id = SelectField(_l("Unit"), coerce=optional_id, validate_choice=True,
                           validators=[InputRequired(_l("Choose a unit."))])
     card_ids = MultiSelect(_l("Cards behind the interview (optional)"), coerce=int)
     reason = TextAreaField(_l("Reason"), filters=[strip],

@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from portal import audit, notify, permissions
-from portal.clock import Clock
-from portal.errors import Refused
-from portal.extensions import db
+from portal import permissions
+from portal.audit import services as audit
+from portal.core.clock import Clock
+from portal.core.errors import Refused
+from portal.core.extensions import db
 from portal.models import CardEvent, Interview, Unit, User, UserRole
+from portal.notifications import services as notify
 
 # What the audit entries record before and after a change.
 FIELDS = ("state", "scheduled_for", "place", "interviewer_id", "interviewer_name", "bring", "minutes", "held_at", "closed_at")

@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import permissions
-from portal.clock import get_clock
-from portal.extensions import db
-from portal.forms import options
+from portal.core.clock import get_clock
+from portal.core.extensions import db
+from portal.core.forms import options
+from portal.core.templating import CARD_LABELS
 from portal.interviews import services
 from portal.interviews.forms import CancelForm, MinutesForm, ProposeForm, ScheduleForm
 from portal.interviews.services import InterviewError
 from portal.models import INTERVIEW_STATES, AuditEntry, CardEvent, Interview, Node, Unit, User
-from portal.templating import CARD_LABELS
 
 bp = Blueprint("interviews", __name__)
 

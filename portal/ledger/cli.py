@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
 
 ledger_cli = AppGroup("ledger", help="Excel ledgers (台账) in and out.")
 
@@ -15,7 +15,7 @@ ledger_cli = AppGroup("ledger", help="Excel ledgers (台账) in and out.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def ledger_import(path):
     """Import a ledger; a bad file is refused whole, with every reason, exit code 1."""
-    from portal.clock import get_clock
+    from portal.core.clock import get_clock
     from portal.ledger.services import MAX_BYTES, LedgerError, import_ledger
 
     with open(path, "rb") as fh:

@@ -26,10 +26,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import audit
-from portal.clock import Clock
-from portal.extensions import db
-from portal.forms import _TAG
+from portal.audit import services as audit
+from portal.core.clock import Clock
+from portal.core.extensions import db
+from portal.core.forms import has_markup
 from portal.models import STAGES, Category, Node, Project, Theme, Unit, User, UserRole
 
 # -- limits ---------------------------------------------------------------------
@@ -394,7 +394,7 @@ def _code_of(raw: Any) -> str:
 
 def _text(raw: Any, column: Column) -> str:
     text = _as_text(raw)
-    if text and _TAG.search(text):
+    if has_markup(text):
         raise _Bad("不能包含 HTML 标签或脚本。")
     if column.max_len and len(text) > column.max_len:
         raise _Bad(f"不能超过 {column.max_len} 个字（现有 {len(text)} 个）。")

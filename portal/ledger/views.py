@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from portal.clock import get_clock
-from portal.extensions import db
+from portal.core.clock import get_clock
+from portal.core.extensions import db
 from portal.ledger import services
 from portal.ledger.forms import LedgerUploadForm
 from portal.models import Category, Project, Unit

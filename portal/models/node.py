@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, one_of, utcnow
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 # Kanban columns: 未启动 → 推进中 → 待销号 → 已销号
 STATUSES = ("todo", "doing", "review", "done")
+# Not yet submitted for sign-off: the nodes the card rules (2, 4) and the due-soon mark judge.
+OPEN_STATUSES = ("todo", "doing")
 # 牌: not yet judged, then green / yellow / red.
 CARDS = ("none", "green", "yellow", "red")
 
@@ -97,10 +100,33 @@ class Node(Base):
         back_populates="node", order_by="Recommitment.filed_at", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    @property
+    @hybrid_property
     def effective_deadline(self) -> date:
-        """The date the node is judged against: the re-committed one if approved."""
+        """The date the node is judged against: the re-committed one if approved (rule 3); in SQL too."""
         return self.committed_deadline or self.deadline
+
+    @effective_deadline.inplace.expression
+    @classmethod
+    def _effective_deadline_sql(cls):
+        return func.coalesce(cls.committed_deadline, cls.deadline)
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """Not yet submitted for sign-off (未启动 or 推进中); in SQL too."""
+        return self.status in OPEN_STATUSES
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_sql(cls):
+        return cls.status.in_(OPEN_STATUSES)
+
+    def is_due_soon(self, today: date, warn_days: int) -> bool:
+        """预警: open, effective deadline within ``warn_days`` from today."""
+        return self.is_open and 0 <= (self.effective_deadline - today).days <= warn_days
+
+    def days_overdue(self, today: date) -> int:
+        """Days past the effective deadline of an open node (0 when submitted or not yet due)."""
+        return max(0, (today - self.effective_deadline).days) if self.is_open else 0
 
     def __repr__(self) -> str:
         return f"<Node {self.id} {self.title}>"

@@ -1,33 +1,26 @@
+"""The node page's forms: progress, evidence, re-commitment, cards by hand."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from portal.forms import NoMarkup, NumberRange, options, strip
-from portal.models import EVIDENCE_KINDS
+from portal.core.forms import (
+    EVIDENCE_FILES_LABEL,
+    EVIDENCE_KIND_CHOICES,
+    NoMarkup,
+    NumberRange,
+    options,
+    strip,
+)
 
-EVIDENCE_KIND_LABELS = {
-    "document": _l("Document"),
-    "photo": _l("Site photo"),
-    "acceptance": _l("Acceptance record"),
-    "other": _l("Other"),
-}
 
-
-class SubmitForm(FlaskForm):
-    """销号申请: what was done, and the evidence."""
-
-    note = TextAreaField(
-        _l("What was done"),
-        filters=[strip],
-        validators=[DataRequired(_l("Describe what was done.")), Length(max=2000, message=_l("At most %(max)d characters.", max=2000)), NoMarkup()],
-    )
-    kind = SelectField(_l("Type of evidence"), choices=options((k, EVIDENCE_KIND_LABELS[k]) for k in EVIDENCE_KINDS), default="document")
-    files = MultipleFileField(_l("Evidence files (PDF, JPG, PNG, DOCX, XLSX; at most 20 MB each)"))
-    version = HiddenField()
+def _reason(label, message):
+    return TextAreaField(label, filters=[strip], validators=[
+        DataRequired(message), Length(max=1000, message=_l("At most %(max)d characters.", max=1000)), NoMarkup()])
 
 
 class ProgressForm(FlaskForm):
@@ -41,5 +34,19 @@ class ProgressForm(FlaskForm):
 
 
 class EvidenceForm(FlaskForm):
-    kind = SelectField(_l("Type of evidence"), choices=options((k, EVIDENCE_KIND_LABELS[k]) for k in EVIDENCE_KINDS), default="document")
-    files = MultipleFileField(_l("Evidence files (PDF, JPG, PNG, DOCX, XLSX; at most 20 MB each)"))
+    kind = SelectField(_l("Type of evidence"), choices=EVIDENCE_KIND_CHOICES, default="document")
+    files = MultipleFileField(EVIDENCE_FILES_LABEL)
+
+
+class RecommitForm(FlaskForm):
+    reason = _reason(_l("Why the node is late"), _l("Explain why the node is late."))
+    new_deadline = DateField(_l("New completion date"), format="%Y-%m-%d", validators=[InputRequired(_l("Enter a date as YYYY-MM-DD."))])
+
+
+class ManualCardForm(FlaskForm):
+    colour = SelectField(_l("Card"), choices=options([("yellow", _l("Yellow card")), ("red", _l("Red card")), ("green", _l("Green card"))]))
+    reason = _reason(_l("Reason"), _l("A card by hand needs a reason."))
+
+
+class WithdrawForm(FlaskForm):
+    reason = _reason(_l("Reason for withdrawal"), _l("A withdrawal needs a reason."))

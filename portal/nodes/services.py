@@ -1,186 +1,33 @@
-"""What happens to a node on the board: moves, sign-off, verification.
+"""A node's own record: its progress log and evidence, and the node page.
 
-Every function takes the actor and the date or instant explicitly, flushes
-but never commits, and writes the audit log.
+What the node page does that other areas own is imported here, so its views
+find it in one place: cards by hand (``cards``) and the re-commitment
+(``recommitments``).
+
+Every function takes the actor explicitly, flushes but never commits, and
+writes the audit log.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
-from portal import audit, permissions
-from portal.cards.services import issue_rule_card, rule_cards
-from portal.clock import Clock
-from portal.errors import Refused
-from portal.extensions import db
-from portal.models import Evidence, Node, ProgressEntry, User
+from portal import permissions
+from portal.audit import services as audit
+from portal.cards.services import issue_manual_card as issue_manual_card
+from portal.cards.services import withdraw_card as withdraw_card
+from portal.core.errors import Refused
+from portal.core.extensions import db
+from portal.models import AuditEntry, Evidence, Node, ProgressEntry, Project, User
 from portal.nodes import evidence as files
-from portal.policy import policy_on
-
-# (from, to) -> the action a board move means
-MOVES = {
-    ("todo", "doing"): "start",
-    ("doing", "todo"): "unstart",
-    ("todo", "review"): "submit",
-    ("doing", "review"): "submit",
-    ("review", "done"): "verify",
-    ("review", "doing"): "reject",
-    ("done", "doing"): "reopen",
-}
-SUPERVISOR_ACTIONS = {"verify", "reject", "reopen"}
-NEEDS_REASON = {"reject", "reopen"}
-
-
-class MoveError(Refused):
-    """A refused board move, sign-off or upload."""
-
-
-def check_scope(actor: User, node: Node) -> None:
-    if not (permissions.can_move_node(actor, node) or permissions.can_verify_node(actor, node)):
-        raise MoveError(403, "只能移动本单位的节点。")
+from portal.recommitments.services import file_request as file_request
+from portal.recommitments.services import may_file as may_file
 
 
 def check_version(node: Node, expected: int | None) -> None:
     if expected is None or expected != node.version:
-        raise MoveError(409, "该节点已被他人修改，已显示最新状态，请确认后再操作。")
-
-
-def action_for(actor: User, node: Node, to_status: str) -> str:
-    """The action a move means, or MoveError (403 outside scope, 422 illegal)."""
-    if to_status == node.status:
-        raise MoveError(422, "节点已在该列。")
-    action = MOVES.get((node.status, to_status))
-    if action is None:
-        raise MoveError(422, _illegal_message(node.status, to_status))
-    if action in SUPERVISOR_ACTIONS:
-        if not permissions.can_verify_node(actor, node):
-            raise MoveError(403, "只有督查人员可以销号、退回或重新打开节点。")
-    elif not permissions.can_move_node(actor, node):
-        raise MoveError(403, "只能移动本单位的节点。")
-    return action
-
-
-def allowed_targets(actor: User, node: Node) -> list[str]:
-    """Columns this actor may move this node to (for the keyboard control)."""
-    targets = []
-    for (source, target), action in MOVES.items():
-        if source != node.status or action == "submit":
-            continue
-        try:
-            action_for(actor, node, target)
-        except MoveError:
-            continue
-        targets.append(target)
-    return targets
-
-
-_COLUMN = {"todo": "未启动", "doing": "推进中", "review": "待销号", "done": "已销号"}
-
-
-def _illegal_message(source: str, target: str) -> str:
-    if target == "done":
-        return f"不能从“{_COLUMN[source]}”直接拖到“已销号”：节点须先提交销号申请，经督查人员核验后才能销号。"
-    if target == "review":
-        return "提交销号须通过销号申请（填写完成情况并上传材料）。"
-    return f"不能从“{_COLUMN[source]}”移到“{_COLUMN.get(target, '未知列')}”。"
-
-
-def move(actor: User, node: Node, to_status: str, *, version: int | None, clock: Clock, reason: str = "") -> str:
-    """A board move (drag and drop or the keyboard control). Returns the action done.
-
-    Checked in this order: scope (403), then staleness (409: the user acted on
-    an old card, so they get the fresh one), then the rules of the move (422).
-    """
-    check_scope(actor, node)
-    check_version(node, version)
-    action = action_for(actor, node, to_status)
-    if action == "submit":
-        raise MoveError(422, _illegal_message(node.status, "review"))
-    reason = (reason or "").strip()
-    if action in NEEDS_REASON and not reason:
-        raise MoveError(422, "退回或重新打开节点须填写理由。")
-    if action == "verify":
-        verify(actor, node, clock=clock)
-    elif action == "reject":
-        reject(actor, node, reason)
-    elif action == "reopen":
-        reopen(actor, node, reason, clock=clock)
-    else:
-        before = node.status
-        node.status = to_status
-        audit.record(actor, f"node.{action}", node, summary=node.title, before={"status": before}, after={"status": to_status})
-    db.session.flush()
-    return action
-
-
-def submit(actor: User, node: Node, note: str, uploads: list[tuple[str, bytes]], *, version: int | None, clock: Clock, kind: str = "document") -> list[Evidence]:
-    """销号申请: the submission time counts as completion (rule 5)."""
-    if not permissions.can_submit_node(actor, node):
-        raise MoveError(403, "只能为本单位的节点申请销号。")
-    check_version(node, version)
-    if node.status not in ("todo", "doing"):
-        raise MoveError(422, "只有未启动或推进中的节点可以申请销号。")
-    if not uploads and not node.evidence:
-        raise MoveError(422, "请至少上传一份销号材料。")
-    added = attach(actor, node, uploads, kind=kind)
-    before = {"status": node.status}
-    node.status = "review"
-    node.submitted_at = clock.now()
-    node.submitted_on = clock.local_date(node.submitted_at)
-    node.submitted_by_id = actor.id
-    node.submission_note = note
-    audit.record(
-        actor, "node.submit", node, summary=node.title, before=before,
-        after={"status": "review", "submitted_at": node.submitted_at, "evidence": [e.original_name for e in added]},
-    )
-    db.session.flush()
-    return added
-
-
-def verify(actor: User, node: Node, *, clock: Clock) -> None:
-    """销号: close the node; on-time submissions earn the green card (rule 1)."""
-    today = clock.today()
-    submitted_on = node.submitted_on or today
-    node.status = "done"
-    node.closed_at = clock.now()
-    node.closed_by_id = actor.id
-    audit.record(actor, "node.verify", node, summary=node.title, before={"status": "review"}, after={"status": "done", "submitted_on": submitted_on})
-    existing = rule_cards(node.id)
-    late = submitted_on > node.deadline or "yellow" in existing or "red" in existing
-    if not late:
-        # Effective on the day of verification: a week's ranking, once
-        # printed, never changes because a sign-off came later.
-        issue_rule_card(node, "green", today, policy_on(today), actor=actor, reason="按期完成，督查核验销号")
-
-
-def reject(actor: User, node: Node, reason: str) -> None:
-    """Send a submission back: the submission is cleared, so lateness is judged again."""
-    before = {"status": node.status, "submitted_at": node.submitted_at}
-    node.status = "doing"
-    node.submitted_at = None
-    node.submitted_on = None
-    node.submitted_by_id = None
-    audit.record(actor, "node.reject", node, summary=f"{node.title}：{reason}", before=before, after={"status": "doing", "reason": reason})
-
-
-def reopen(actor: User, node: Node, reason: str, *, clock: Clock) -> None:
-    """Reopen a closed node: its green card (if any) is withdrawn with the reason."""
-    before = {"status": node.status, "closed_at": node.closed_at, "card": node.card}
-    node.status = "doing"
-    node.closed_at = None
-    node.closed_by_id = None
-    node.submitted_at = None
-    node.submitted_on = None
-    node.submitted_by_id = None
-    green = rule_cards(node.id).get("green")
-    if green is not None and not green.is_withdrawn:
-        green.is_withdrawn = True
-        green.withdrawn_reason = f"节点重新打开：{reason}"
-        green.withdrawn_at = clock.now()
-        green.withdrawn_by_id = actor.id
-        if node.card == "green":
-            node.card = "none"
-    audit.record(actor, "node.reopen", node, summary=f"{node.title}：{reason}", before=before, after={"status": "doing", "card": node.card, "reason": reason})
+        raise Refused(409, "该节点已被他人修改，已显示最新状态，请确认后再操作。")
 
 
 def add_progress(actor: User, node: Node, body: str, percent: int | None, *, version: int | None) -> ProgressEntry:
@@ -192,7 +39,7 @@ def add_progress(actor: User, node: Node, body: str, percent: int | None, *, ver
     (PostgreSQL) and its version checked first.
     """
     if not permissions.can_edit_node(actor, node):
-        raise MoveError(403, "只能为本单位或所联系项目的节点记录进展。")
+        raise Refused(403, "只能为本单位或所联系项目的节点记录进展。")
     db.session.refresh(node, with_for_update=True)
     check_version(node, version)
     entry = ProgressEntry(node_id=node.id, author_id=actor.id, body=body, percent=percent)
@@ -209,7 +56,7 @@ def attach(actor: User, node: Node, uploads: list[tuple[str, bytes]], *, kind: s
     already written are removed again, so nothing half-stored remains.
     """
     if not permissions.can_edit_node(actor, node):
-        raise MoveError(403, "只能为本单位或所联系项目的节点上传材料。")
+        raise Refused(403, "只能为本单位或所联系项目的节点上传材料。")
     written: list[str] = []
     rows = []
     try:
@@ -225,7 +72,7 @@ def attach(actor: User, node: Node, uploads: list[tuple[str, bytes]], *, kind: s
             )
     except files.EvidenceError as error:
         files.discard(written)
-        raise MoveError(422, str(error)) from error
+        raise Refused(422, str(error)) from error
     db.session.add_all(rows)
     db.session.flush()
     for row in rows:
@@ -233,16 +80,28 @@ def attach(actor: User, node: Node, uploads: list[tuple[str, bytes]], *, kind: s
     return rows
 
 
-def is_due_soon(node: Node, today: date, warn_days: int) -> bool:
-    """预警: open, not submitted, effective deadline within ``warn_days`` from today."""
-    if node.status not in ("todo", "doing"):
-        return False
-    return 0 <= (node.effective_deadline - today).days <= warn_days
-
-
-def days_overdue(node: Node, today: date) -> int:
-    if node.status not in ("todo", "doing"):
-        return 0
-    return max(0, (today - node.effective_deadline).days)
-
-
+def node_page(node_id: int) -> tuple[Node | None, list[AuditEntry]]:
+    """The node with everything its page shows (project, unit, person, progress, evidence, cards,
+    re-commitments) and its last 100 history entries; (None, []) when there is no such node."""
+    node = db.session.scalars(
+        select(Node)
+        .where(Node.id == node_id)
+        .options(
+            joinedload(Node.project).joinedload(Project.category),
+            joinedload(Node.unit),
+            joinedload(Node.responsible_user),
+            selectinload(Node.progress_entries),
+            selectinload(Node.evidence),
+            selectinload(Node.card_events),
+            selectinload(Node.recommitments),
+        )
+    ).first()
+    if node is None:
+        return None, []
+    history = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.object_type == "node", AuditEntry.object_id == node.id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(100)
+    ).all()
+    return node, history

@@ -6,8 +6,8 @@ from flask import Blueprint, has_request_context, redirect, render_template, url
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, update
 
-from portal.clock import get_clock
-from portal.extensions import db
+from portal.core.clock import get_clock
+from portal.core.extensions import db
 from portal.models import Notification
 
 bp = Blueprint("notifications", __name__)

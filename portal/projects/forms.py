@@ -21,10 +21,18 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.admin.forms import REQUIRED, _optional_id
-from portal.forms import MultiSelect, NoMarkup, NumberRange, Unique, options, strip
+from portal.core.forms import (
+    REQUIRED,
+    MultiSelect,
+    NoMarkup,
+    NumberRange,
+    Unique,
+    optional_id,
+    options,
+    strip,
+)
+from portal.core.templating import STAGE_LABELS
 from portal.models import STAGES, Project
-from portal.templating import STAGE_LABELS
 
 BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
 
@@ -57,13 +65,13 @@ class ProjectForm(FlaskForm):
         ],
     )
     name = StringField(_l("Project name"), filters=[strip], validators=[DataRequired(REQUIRED), _max(100), NoMarkup()])
-    category_id = SelectField(_l("Category"), coerce=_optional_id, validators=[InputRequired(REQUIRED)])
-    theme_id = SelectField(_l("Timeline theme"), coerce=_optional_id)
+    category_id = SelectField(_l("Category"), coerce=optional_id, validators=[InputRequired(REQUIRED)])
+    theme_id = SelectField(_l("Timeline theme"), coerce=optional_id)
     year = IntegerField(
         _l("Year"), validators=[InputRequired(REQUIRED), NumberRange(2000, 2100, _l("Enter a year from 2000 to 2100."))]
     )
-    lead_leader_id = SelectField(_l("Leader in charge (包保领导)"), coerce=_optional_id)
-    lead_unit_id = SelectField(_l("Lead unit"), coerce=_optional_id, validators=[InputRequired(REQUIRED)])
+    lead_leader_id = SelectField(_l("Leader in charge (包保领导)"), coerce=optional_id)
+    lead_unit_id = SelectField(_l("Lead unit"), coerce=optional_id, validators=[InputRequired(REQUIRED)])
     co_unit_ids = MultiSelect(_l("Co-operating units"), coerce=int)
     contact_ids = MultiSelect(_l("Project contacts"), coerce=int)
     stage = SelectField(_l("Stage"), choices=options((s, STAGE_LABELS[s]) for s in STAGES), default="signed")
@@ -90,8 +98,8 @@ class ProjectForm(FlaskForm):
 
 class NodeForm(FlaskForm):
     title = StringField(_l("Node"), filters=[strip], validators=[DataRequired(REQUIRED), _max(120), NoMarkup()])
-    unit_id = SelectField(_l("Responsible unit"), coerce=_optional_id, validators=[InputRequired(REQUIRED)])
-    responsible_user_id = SelectField(_l("Responsible person"), coerce=_optional_id)
+    unit_id = SelectField(_l("Responsible unit"), coerce=optional_id, validators=[InputRequired(REQUIRED)])
+    responsible_user_id = SelectField(_l("Responsible person"), coerce=optional_id)
     deadline = DateField(_l("Deadline"), format="%Y-%m-%d", validators=[InputRequired(BAD_DATE)])
     standard = TextAreaField(
         _l("Completion standard"), filters=[strip], validators=[DataRequired(REQUIRED), _max(1000), NoMarkup()]

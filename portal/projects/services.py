@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from portal import audit
 from portal.admin.services import RuleError, apply_changes
-from portal.extensions import db
+from portal.audit import services as audit
+from portal.core.extensions import db
 from portal.models import CardEvent, Node, Project, Unit, User
 
 PROJECT_FIELDS = (

@@ -10,9 +10,8 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.admin.services import RuleError
-from portal.auth.forms import EmptyForm
-from portal.extensions import db
-from portal.forms import options
+from portal.core.extensions import db
+from portal.core.forms import EmptyForm, options
 from portal.models import STAGES, Category, Node, Project, Theme, Unit, User, UserRole
 from portal.permissions import can_setup_projects, can_view_all_units, can_view_project, requires
 from portal.projects import services
@@ -110,7 +109,7 @@ def project_edit(project_id: int | None = None):
         flash(_("Saved."), "success")
         return redirect(url_for("projects.detail", project_id=saved.id), 303)
     if project is None and request.method == "GET":
-        from portal.clock import get_clock
+        from portal.core.clock import get_clock
 
         form.year.data = get_clock().today().year
     return render_template("projects/project_form.html", form=form, project=project)
@@ -128,7 +127,7 @@ def detail(project_id: int):
         .options(selectinload(Node.unit), selectinload(Node.responsible_user))
         .order_by(Node.deadline, Node.id)
     ).all()
-    from portal.clock import get_clock
+    from portal.core.clock import get_clock
     from portal.dashboard.services import project_progress
 
     progress = project_progress(get_clock().today(), project_ids=[project.id])[0]

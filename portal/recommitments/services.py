@@ -7,13 +7,15 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from portal import audit, notify, permissions
+from portal import permissions
+from portal.audit import services as audit
 from portal.cards.services import rule_cards
-from portal.clock import Clock
-from portal.errors import Refused
-from portal.extensions import db
+from portal.core.clock import Clock
+from portal.core.errors import Refused
+from portal.core.extensions import db
 from portal.models import Node, Recommitment, User
-from portal.policy import policy_on
+from portal.models.policy import policy_on
+from portal.notifications import services as notify
 
 
 class RecommitError(Refused):
@@ -27,7 +29,7 @@ def may_file(node: Node) -> str | None:
         return "只有记黄牌的节点需要提交超期说明和重新承诺。"
     if "red" in cards:
         return "节点已记红牌，不能再重新承诺。"
-    if node.status not in ("todo", "doing"):
+    if not node.is_open:
         return "节点已提交销号，无需重新承诺。"
     states = {r.state for r in node.recommitments}
     if "pending" in states:

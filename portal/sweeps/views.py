@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from jobs.connection import redis_available
 from jobs.queue import QueueUnavailable
-from portal.clock import get_clock
-from portal.extensions import db
+from portal.core.clock import get_clock
+from portal.core.extensions import db
 from portal.models import JobRun
 from portal.permissions import can_manage_cards, requires
-from portal.sweeps import start_sweep
+from portal.sweeps.services import start_sweep
 
 bp = Blueprint("sweeps", __name__)
 

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from portal.extensions import db
+from portal.core.extensions import db
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

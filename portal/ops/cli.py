@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
 
 users_cli = AppGroup("users", help="Provision accounts.")
 
@@ -25,7 +25,7 @@ def users_create(username, roles, unit_name, display_name, password_stdin):
     """Create an account; prints a generated password unless one is given on stdin."""
     import secrets
 
-    from portal import audit
+    from portal.audit import services as audit
     from portal.models import ROLES, Unit, User
 
     unknown = set(roles) - set(ROLES)
@@ -64,8 +64,8 @@ def users_create(username, roles, unit_name, display_name, password_stdin):
 @click.option("--if-empty", is_flag=True, help="Do nothing (successfully) when data exists.")
 def demo_command(today, reset, if_empty):
     """Load a realistic demo county anchored on --today."""
-    from portal import demo
-    from portal.clock import get_clock
+    from portal.core.clock import get_clock
+    from portal.ops import demo
 
     try:
         anchor = date.fromisoformat(today) if today else get_clock().today()
@@ -108,8 +108,8 @@ def sweep_command(as_of, enqueue, timeout):
     """Run the overdue sweep; prints `sweep as_of=… yellow=N red=N warned=N interviews=N`."""
     import time as systime
 
-    from portal.clock import get_clock
-    from portal.sweep import SweepDateError, SweepResult, sweep
+    from portal.core.clock import get_clock
+    from portal.sweeps.services import SweepDateError, SweepResult, sweep
 
     clock = get_clock()
     try:
@@ -127,7 +127,7 @@ def sweep_command(as_of, enqueue, timeout):
         click.echo(result.line())
         return
     from jobs.queue import QueueUnavailable
-    from portal.sweeps import start_sweep
+    from portal.sweeps.services import start_sweep
 
     try:
         run, job = start_sweep(None, day)
@@ -155,14 +155,14 @@ report_cli = AppGroup("report", help="Write documents to files.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
 def report_ranking(period, day, out):
     """Write the league ranking PDF for the period containing --date."""
-    from portal.clock import get_clock
-    from portal.rankings.views import ranking_pdf
+    from portal.core.clock import get_clock
+    from portal.documents.services import ranking_pdf
 
     try:
         when = date.fromisoformat(day) if day else get_clock().today()
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
-    pdf = ranking_pdf(period, when)
+    pdf = ranking_pdf(period, when, clock=get_clock())
     with open(out, "wb") as fh:
         fh.write(pdf)
     click.echo(f"report ranking period={period} date={when.isoformat()} bytes={len(pdf)} out={out}")
@@ -190,8 +190,8 @@ def backup_command(out):
     """Write the database and the stored files to one .tar.gz archive with a manifest."""
     from pathlib import Path
 
-    from portal.backup import BackupError, backup
-    from portal.clock import get_clock
+    from portal.core.clock import get_clock
+    from portal.ops.backup import BackupError, backup
 
     now = get_clock().now()
     path = Path(out) if out else Path(f"jiedian-backup-{now.strftime('%Y%m%dT%H%M%SZ')}.tar.gz")
@@ -213,7 +213,7 @@ def restore_command(archive, check):
     """Restore an archive into an empty, migrated database (all or nothing)."""
     from pathlib import Path
 
-    from portal.backup import BackupError, restore, verify
+    from portal.ops.backup import BackupError, restore, verify
 
     try:
         if check:

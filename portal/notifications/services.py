@@ -13,8 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from portal.database import insert_ignoring_duplicates
-from portal.extensions import db
+from portal.core.database import insert_ignoring_duplicates
+from portal.core.extensions import db
 from portal.models import Notification, User, UserRole, leader_unit
 
 

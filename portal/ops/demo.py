@@ -30,10 +30,10 @@ from flask import current_app
 from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
-from portal import audit
+from portal.audit import services as audit
 from portal.cards.services import issue_rule_card
-from portal.clock import Clock, FixedClock
-from portal.extensions import db
+from portal.core.clock import Clock, FixedClock
+from portal.core.extensions import db
 from portal.models import (
     STAGES,
     Base,
@@ -50,7 +50,7 @@ from portal.models import (
     Unit,
     User,
 )
-from portal.sweep import sweep
+from portal.sweeps.services import sweep
 
 SEED = 20260615
 COUNTY = "清溪县"

@@ -50,7 +50,7 @@ from sqlalchemy import JSON, Connection, Table, func, inspect, literal, select, 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import Base, CalendarDay
 
 FORMAT = "jiedian-backup"

@@ -6,7 +6,7 @@ from babel import Locale
 from flask import session
 from flask_babel import get_locale
 
-from portal.extensions import babel
+from portal.core.extensions import babel
 
 # Parsed once: Flask-Babel would parse the selector's string on every request,
 # and Babel's parse scans every locale it knows (a fifth of a millisecond).

@@ -28,16 +28,23 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, union, update
 from sqlalchemy.orm import aliased
 
-from portal import audit, notify
-from portal.clock import Clock
-from portal.database import add_days, in_ids, insert_ignoring_duplicates
-from portal.extensions import db
+from jobs import runs
+from jobs.queue import QueueUnavailable
+from portal.audit import services as audit
+from portal.core.clock import Clock, get_clock
+from portal.core.database import add_days, in_ids, insert_ignoring_duplicates
+from portal.core.extensions import db
+from portal.core.workdays import WorkCalendar
 from portal.models import (
     CardEvent,
     Interview,
+    JobRun,
     Node,
     Notification,
     Recommitment,
@@ -49,8 +56,8 @@ from portal.models import (
     interview_card,
     leader_unit,
 )
-from portal.policy import policy_on
-from portal.workdays import WorkCalendar
+from portal.models.policy import policy_on
+from portal.notifications import services as notify
 
 
 @dataclass
@@ -278,11 +285,11 @@ def _mark_nodes(node_ids: list[int], *, card: str) -> None:
 def _warn_due_soon(as_of: date) -> list[tuple[int, int, int | None, str, date]]:
     """预警, once per node: open nodes whose effective deadline is within warn_days."""
     warn_days = policy_on(as_of).warn_days
-    effective = func.coalesce(Node.committed_deadline, Node.deadline)
+    effective = Node.effective_deadline
     stmt = (
         update(Node)
         .where(
-            Node.status.in_(("todo", "doing")),
+            Node.is_open,
             Node.warned_on.is_(None),
             effective >= as_of,
             effective <= as_of + timedelta(days=warn_days),
@@ -442,3 +449,33 @@ def _notify_cards(cards: list[tuple[int, int]], kind: str, what: str, body: str,
         ["user_id", "kind", "title", "body", "link", "node_id", "dedupe_key", "created_at"], source,
     ).on_conflict_do_nothing()
     db.session.execute(stmt)
+
+
+def start_sweep(actor: User | None, day: date) -> tuple[JobRun, Job]:
+    """Record and enqueue a sweep for ``day``; a sweep already waiting or running is reused.
+
+    Commits (the worker must see the record). Raises QueueUnavailable when
+    Redis does not answer; the record then says so, and the next daily sweep
+    catches up on its own.
+    """
+    live = db.session.scalars(
+        select(JobRun).where(JobRun.kind == "sweep", JobRun.state.in_(("queued", "running")))
+        .order_by(JobRun.id.desc())
+    ).first()
+    if live is not None and live.params.get("as_of") == day.isoformat() and live.job_id:
+        from jobs.connection import get_redis
+
+        try:
+            return live, Job.fetch(live.job_id, connection=get_redis())
+        except NoSuchJobError:  # the job expired or Redis was flushed: start afresh
+            live.state = "failed"
+        except (RedisError, OSError) as error:
+            # Redis is down, not empty: the queued sweep is still there (Redis
+            # keeps its queues on disk) and runs when Redis returns.
+            raise QueueUnavailable(str(error)) from error
+    run = runs.create("sweep", {"as_of": day.isoformat()}, actor=actor, clock=get_clock())
+    audit.record(actor, "sweep.start", run, summary=f"as_of={day.isoformat()}")
+    job = runs.submit(run, "portal.sweeps.tasks.run_sweep", day.isoformat(), run.id, timeout=1800,
+                      description=f"sweep {day.isoformat()}",
+                      unavailable="任务队列不可用，未能启动；每日定时检查会自动补上。")
+    return run, job

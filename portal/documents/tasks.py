@@ -1,4 +1,4 @@
-"""Scheduled and long-running documents."""
+"""Documents built in the background: bulletins, and the weekly ranking every Monday."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from jobs.context import app_context
-from portal import notify
-from portal.clock import get_clock
-from portal.extensions import db
+from portal.core.clock import get_clock
+from portal.core.extensions import db
+from portal.core.periods import period_bounds, period_label
+from portal.documents import services
 from portal.models import Document, User, UserRole
+from portal.notifications import services as notify
 
 
 def weekly_ranking() -> dict:
     """Monday 08:00: publish last week's league ranking for the leaders, once per week."""
     with app_context():
-        from portal.documents.services import publish_with_retry
-        from portal.rankings.services import period_bounds, period_label
-        from portal.rankings.views import ranking_pdf
-
         clock = get_clock()
         start, end = period_bounds("week", clock.today() - timedelta(days=7))
         existing = db.session.scalar(
@@ -34,7 +32,8 @@ def weekly_ranking() -> dict:
                             created_at=clock.now())
         db.session.add(document)
         db.session.flush()
-        publish_with_retry(None, document, lambda d: ranking_pdf("week", start, d.doc_number), clock=clock)
+        services.publish_with_retry(None, document, lambda d: services.ranking_pdf("week", start, d.doc_number, clock=clock),
+                                    clock=clock)
         leaders = db.session.scalars(
             select(User.id).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "leader", User.is_active_account)
         ).all()
@@ -47,33 +46,5 @@ def weekly_ranking() -> dict:
 def build_bulletin(document_id: int, run_id: int | None = None) -> dict:
     """Render, number and archive a bulletin; progress is written to its job run."""
     with app_context():
-        from portal.documents.views import publish_bulletin
-        from portal.models import JobRun
-
-        clock = get_clock()
-        run = db.session.get(JobRun, run_id) if run_id else None
-
-        def progress(percent: int, message: str) -> None:
-            if run is not None:
-                run.state, run.progress, run.message = "running", percent, message
-                run.started_at = run.started_at or clock.now()
-                db.session.commit()
-
-        try:
-            document = publish_bulletin(document_id, progress=progress)
-            if run is not None:
-                run.state, run.progress, run.finished_at = "finished", 100, clock.now()
-                run.result = {"document_id": document.id, "doc_number": document.doc_number}
-                run.message = document.doc_number
-            db.session.commit()
-            return {"document_id": document.id, "doc_number": document.doc_number}
-        except Exception as error:
-            db.session.rollback()
-            document = db.session.get(Document, document_id)
-            if document is not None and document.state == "building":
-                document.state = "draft"
-            if run is not None:
-                run = db.session.get(JobRun, run_id)
-                run.state, run.finished_at, run.message = "failed", clock.now(), str(error)[:500]
-            db.session.commit()
-            raise
+        document = services.build_bulletin(document_id, run_id, clock=get_clock())
+        return {"document_id": document.id, "doc_number": document.doc_number}

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.models import ScoringPolicy
 
 # The defaults of SPEC section 3, used until an admin saves a policy.

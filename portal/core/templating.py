@@ -59,10 +59,7 @@ def _label_of(name: str, labels: dict):
 
 def init_app(app) -> None:
     app.jinja_env.filters["json_text"] = _json_text
-    from portal.nodes.services import allowed_targets
-
     app.jinja_env.globals.update(
-        allowed_targets=allowed_targets,
         timedelta=timedelta,
         role_label=_label_of("role", ROLE_LABELS),
         stage_label=_label_of("stage", STAGE_LABELS),

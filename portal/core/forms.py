@@ -5,13 +5,22 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import SelectChoice, SelectMultipleField, validators
 from wtforms.validators import ValidationError
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.models import EVIDENCE_KINDS
+
+REQUIRED = _l("This field is required.")
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript:", re.IGNORECASE)
+
+
+def has_markup(text: str | None) -> bool:
+    """Whether free text holds an HTML tag or a script URL (names, titles and remarks are plain text)."""
+    return bool(text) and _TAG.search(text) is not None
 
 
 def strip(value):
@@ -26,7 +35,7 @@ class NoMarkup:
         self.message = message or _l("Must not contain HTML tags or scripts.")
 
     def __call__(self, form, field):
-        if isinstance(field.data, str) and _TAG.search(field.data):
+        if isinstance(field.data, str) and has_markup(field.data):
             raise ValidationError(self.message)
 
 
@@ -90,3 +99,22 @@ class MultiSelect(SelectMultipleField):
         known = {str(choice.value) for choice in self.iter_choices()}
         if any(str(value) not in known for value in self.data):
             raise ValidationError(_l("Not a valid choice."))
+
+
+class EmptyForm(FlaskForm):
+    """A button-only POST (delete, log out): the CSRF token and nothing else."""
+
+
+def optional_id(value):
+    """A select's value as an id, or None for the blank choice."""
+    return int(value) if value not in (None, "", "None") else None
+
+
+EVIDENCE_KIND_LABELS = {
+    "document": _l("Document"),
+    "photo": _l("Site photo"),
+    "acceptance": _l("Acceptance record"),
+    "other": _l("Other"),
+}
+EVIDENCE_KIND_CHOICES = options((k, EVIDENCE_KIND_LABELS[k]) for k in EVIDENCE_KINDS)
+EVIDENCE_FILES_LABEL = _l("Evidence files (PDF, JPG, PNG, DOCX, XLSX; at most 20 MB each)")

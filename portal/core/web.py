@@ -1,0 +1,67 @@
+"""Helpers every view uses: load-or-403, htmx detection, period arguments, the change-and-commit step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TypeVar
+
+from flask import abort, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.core.clock import get_clock
+from portal.core.errors import Refused, render_error
+from portal.core.extensions import db
+from portal.core.periods import PERIODS
+
+T = TypeVar("T")
+
+
+def is_htmx() -> bool:
+    return bool(request.headers.get("HX-Request"))
+
+
+def load_or_403(model: type[T], object_id: int, may: Callable[[object, T], bool]) -> T:
+    """The row with this id (404 when there is none) if the current user ``may`` see it, else 403."""
+    obj = db.get_or_404(model, object_id)
+    if not may(current_user, obj):
+        abort(403)
+    return obj
+
+
+def form_errors(form) -> str:
+    """A form's messages as one line, for a flash."""
+    return "；".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+def apply_change(change: Callable[[], T], *, form=None, refused: Callable[[int, str], object],
+                 done: Callable[[T], object]):
+    """Validate → one service call → commit once → the success response; or the refusal re-rendered.
+
+    ``refused(status, message)`` builds the response for an invalid form (422,
+    the form's messages) and for a ``Refused`` from the service (its status and
+    message, after a rollback, so nothing of the change is written).
+    """
+    if form is not None and not form.validate():
+        return refused(422, form_errors(form))
+    try:
+        result = change()
+        db.session.commit()
+    except Refused as refusal:
+        db.session.rollback()
+        return refused(refusal.status, refusal.message)
+    return done(result)
+
+
+def period_args():
+    """(period, day) from ``?period=…&date=…``, or an error response (400) in the user's language."""
+    kind = request.args.get("period", "week")
+    if kind not in PERIODS:
+        return None, render_error(400, _("period must be week, month, quarter or year."))
+    raw = request.args.get("date")
+    try:
+        day = date.fromisoformat(raw) if raw else get_clock().today()
+    except ValueError:
+        return None, render_error(400, _("date must be a date written YYYY-MM-DD."))
+    return (kind, day), None

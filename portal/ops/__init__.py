@@ -1,0 +1,1 @@
+"""Operations: the command line, backups and restores, the demo county."""
