@@ -68,7 +68,4 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.ops import cli
 
     cli.init_app(app)
-    from portal.ledger import cli as ledger_cli
-
-    ledger_cli.init_app(app)
     return app

@@ -62,7 +62,7 @@ ensure_chromium() {
 }
 
 ensure_nginx() {
-  # The binary only: tests/test_deploy.py runs the shipped site in a private nginx.
+  # The binary only: tests/ops/test_deploy.py runs the shipped site in a private nginx.
   command -v nginx >/dev/null && return
   # Debian starts its default site on port 80 when the package goes in; keep
   # the machine as it was (policy-rc.d tells the package scripts not to).

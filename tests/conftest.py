@@ -325,6 +325,18 @@ def auth(client):
 
 
 @pytest.fixture
+def login_as(app):
+    """Log a user in on a test client of their own: ``staff = login_as("staff"); staff.post(...)``."""
+
+    def login(username: str, password: str = "password-123") -> AuthActions:
+        actions = AuthActions(app.test_client())
+        assert actions.login(username, password).status_code == 302, f"{username} could not log in"
+        return actions
+
+    return login
+
+
+@pytest.fixture
 def redis(app):
     """The test process's Redis, emptied before and after the test."""
     from jobs.connection import get_redis

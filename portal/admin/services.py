@@ -4,38 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.audit import services as audit
+from portal.audit.services import (
+    apply_changes as apply_changes,  # the views save plain records with it
+)
 from portal.auth.services import end_all_sessions
+from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.models import CalendarDay, Category, League, Project, ScoringPolicy, Theme, Unit, User
 
 MAX_LEAGUES = 10
-
-
-class RuleError(Exception):
-    """A change the rules forbid; the message is shown to the user."""
-
-
-def apply_changes(actor: User, obj: Any, data: dict, action: str) -> Any:
-    """Set attributes from ``data`` and audit the before/after of exactly those fields."""
-    creating = obj not in db.session and getattr(obj, "id", None) is None
-    before = None if creating else audit.snapshot(obj, list(data))
-    for name, value in data.items():
-        setattr(obj, name, value)
-    if creating:
-        db.session.add(obj)
-    db.session.flush()
-    after = audit.snapshot(obj, list(data))
-    if before is not None:
-        changed = {k for k in data if before.get(k) != after.get(k)}
-        if not changed:
-            return obj
-        before = {k: before[k] for k in changed}
-        after = {k: after[k] for k in changed}
-    audit.record(actor, action, obj, summary=str(getattr(obj, "name", "") or getattr(obj, "username", "")), before=before, after=after)
-    return obj
 
 
 def league_count() -> int:
@@ -44,7 +25,7 @@ def league_count() -> int:
 
 def check_league_room() -> None:
     if league_count() >= MAX_LEAGUES:
-        raise RuleError("联赛最多设置十个（十大联赛）。")
+        raise Refused(422, _("There may be at most ten leagues."))
 
 
 def usage(obj: Any) -> int:
@@ -63,7 +44,7 @@ def usage(obj: Any) -> int:
 def delete_entry(actor: User, obj: Any) -> None:
     """Delete an unused league, category or theme; a used one must be kept."""
     if usage(obj):
-        raise RuleError("仍有记录在使用它，不能删除；可改为停用。")
+        raise Refused(409, _("Records still use it, so it cannot be deleted; you may deactivate it instead."))
     audit.record(actor, f"{obj.__tablename__}.delete", obj, summary=obj.name, before=audit.snapshot(obj, ["name"]))
     db.session.delete(obj)
 
@@ -75,7 +56,7 @@ def save_user(actor: User, user: User, data: dict, roles: list[str], units_in_ch
     was_active = user.is_active_account if not creating else True
     if creating:
         user.set_password(password or "")
-    apply_changes(actor, user, data, "user.create" if creating else "user.update")
+    audit.apply_changes(actor, user, data, "user.create" if creating else "user.update")
     user.roles = roles
     user.units_in_charge = units_in_charge
     db.session.flush()

@@ -20,8 +20,8 @@ from portal.admin.forms import (
     UnitForm,
     UserForm,
 )
-from portal.admin.services import RuleError
 from portal.core.clock import get_clock
+from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.forms import EmptyForm, options
 from portal.models import CalendarDay, Category, League, ScoringPolicy, Theme, Unit, User
@@ -97,7 +97,7 @@ def dictionary_edit(kind: str, item_id: int | None = None):
             if data.get("sort_order") is None:
                 data["sort_order"] = 0
             services.apply_changes(current_user, item or model(), data, f"{model.__tablename__}.{'update' if item else 'create'}")
-        except RuleError as error:
+        except Refused as error:
             form.form_errors.append(str(error))
             return _invalid("admin/dictionary_form.html", **context)
         db.session.commit()
@@ -112,7 +112,7 @@ def dictionary_delete(kind: str, item_id: int):
     item = db.get_or_404(model, item_id)
     try:
         services.delete_entry(current_user, item)
-    except RuleError as error:
+    except Refused as error:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("admin.dictionary_list", kind=kind), 303)

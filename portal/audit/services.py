@@ -76,6 +76,26 @@ def record(
     return entry
 
 
+def apply_changes(actor: User, obj: Any, data: dict, action: str) -> Any:
+    """Set attributes from ``data`` and audit the before/after of exactly those fields."""
+    creating = obj not in db.session and getattr(obj, "id", None) is None
+    before = None if creating else snapshot(obj, list(data))
+    for name, value in data.items():
+        setattr(obj, name, value)
+    if creating:
+        db.session.add(obj)
+    db.session.flush()
+    after = snapshot(obj, list(data))
+    if before is not None:
+        changed = {k for k in data if before.get(k) != after.get(k)}
+        if not changed:
+            return obj
+        before = {k: before[k] for k in changed}
+        after = {k: after[k] for k in changed}
+    record(actor, action, obj, summary=str(getattr(obj, "name", "") or getattr(obj, "username", "")), before=before, after=after)
+    return obj
+
+
 class AppendOnlyError(RuntimeError):
     pass
 

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from portal.audit import services as audit
 from portal.core.clock import get_clock
 from portal.core.extensions import db
 from portal.models import LoginAttempt, User, UserSession
@@ -77,6 +78,19 @@ def start_session(user: User, ip: str, user_agent: str) -> str:
     )
     user.last_login_at = now
     return token
+
+
+def log_in(user: User, ip: str, user_agent: str) -> str:
+    """A successful login: a new session, audited; returns the token for the cookie."""
+    token = start_session(user, ip, user_agent)
+    audit.record(user, "auth.login", user, summary=user.username)
+    return token
+
+
+def log_out(user: User, token: str | None) -> None:
+    """Logging out: the session row ends (a copied cookie is dead), audited."""
+    end_session(token)
+    audit.record(user, "auth.logout", user, summary=user.username)
 
 
 def end_session(token: str | None) -> None:

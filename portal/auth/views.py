@@ -4,7 +4,6 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.audit import services as audit
 from portal.auth import services
 from portal.auth.forms import LoginForm
 from portal.core.extensions import db
@@ -43,11 +42,10 @@ def login():
                 session.clear()
                 if lang:
                     session["lang"] = lang
-                token = services.start_session(user, ip, request.user_agent.string or "")
+                token = services.log_in(user, ip, request.user_agent.string or "")
                 session["sid"] = token
                 session.permanent = True
                 login_user(user)
-                audit.record(user, "auth.login", user, summary=user.username)
                 db.session.commit()
                 return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/login.html", form=form), status
@@ -57,8 +55,7 @@ def login():
 @login_required
 def logout():
     user = current_user._get_current_object()
-    services.end_session(session.get("sid"))
-    audit.record(user, "auth.logout", user, summary=user.username)
+    services.log_out(user, session.get("sid"))
     db.session.commit()
     logout_user()
     session.clear()

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -140,21 +142,21 @@ NEEDS_REASON = {"reject", "reopen"}
 
 def check_scope(actor: User, node: Node) -> None:
     if not (permissions.can_move_node(actor, node) or permissions.can_verify_node(actor, node)):
-        raise Refused(403, "只能移动本单位的节点。")
+        raise Refused(403, _("You may only move your own unit's nodes."))
 
 
 def action_for(actor: User, node: Node, to_status: str) -> str:
     """The action a move means, or Refused (403 outside scope, 422 illegal)."""
     if to_status == node.status:
-        raise Refused(422, "节点已在该列。")
+        raise Refused(422, _("The node is already in that column."))
     action = MOVES.get((node.status, to_status))
     if action is None:
         raise Refused(422, _illegal_message(node.status, to_status))
     if action in SUPERVISOR_ACTIONS:
         if not permissions.can_verify_node(actor, node):
-            raise Refused(403, "只有督查人员可以销号、退回或重新打开节点。")
+            raise Refused(403, _("Only supervisors may sign off, return or reopen a node."))
     elif not permissions.can_move_node(actor, node):
-        raise Refused(403, "只能移动本单位的节点。")
+        raise Refused(403, _("You may only move your own unit's nodes."))
     return action
 
 
@@ -172,15 +174,20 @@ def allowed_targets(actor: User, node: Node) -> list[str]:
     return targets
 
 
-_COLUMN = {"todo": "未启动", "doing": "推进中", "review": "待销号", "done": "已销号"}
+_COLUMN = {"todo": _l("Not started"), "doing": _l("In progress"), "review": _l("Awaiting sign-off"), "done": _l("Signed off")}
 
 
 def _illegal_message(source: str, target: str) -> str:
     if target == "done":
-        return f"不能从“{_COLUMN[source]}”直接拖到“已销号”：节点须先提交销号申请，经督查人员核验后才能销号。"
+        return _(
+            "A node cannot go straight from “%(source)s” to “Signed off”: it must first be submitted"
+            " for sign-off, and a supervisor verifies it before signing it off.",
+            source=str(_COLUMN[source]),
+        )
     if target == "review":
-        return "提交销号须通过销号申请（填写完成情况并上传材料）。"
-    return f"不能从“{_COLUMN[source]}”移到“{_COLUMN.get(target, '未知列')}”。"
+        return _("Submitting for sign-off goes through the sign-off application (what was done, and the evidence).")
+    target_name = _COLUMN[target] if target in _COLUMN else _("unknown column")
+    return _("A node cannot move from “%(source)s” to “%(target)s”.", source=str(_COLUMN[source]), target=str(target_name))
 
 
 def move(actor: User, node: Node, to_status: str, *, version: int | None, clock: Clock, reason: str = "") -> str:
@@ -196,7 +203,7 @@ def move(actor: User, node: Node, to_status: str, *, version: int | None, clock:
         raise Refused(422, _illegal_message(node.status, "review"))
     reason = (reason or "").strip()
     if action in NEEDS_REASON and not reason:
-        raise Refused(422, "退回或重新打开节点须填写理由。")
+        raise Refused(422, _("Returning or reopening a node needs a reason."))
     if action == "verify":
         verify(actor, node, clock=clock)
     elif action == "reject":
@@ -214,12 +221,12 @@ def move(actor: User, node: Node, to_status: str, *, version: int | None, clock:
 def submit(actor: User, node: Node, note: str, uploads: list[tuple[str, bytes]], *, version: int | None, clock: Clock, kind: str = "document") -> list[Evidence]:
     """销号申请: the submission time counts as completion (rule 5)."""
     if not permissions.can_submit_node(actor, node):
-        raise Refused(403, "只能为本单位的节点申请销号。")
+        raise Refused(403, _("You may only apply for sign-off of your own unit's nodes."))
     check_version(node, version)
     if not node.is_open:
-        raise Refused(422, "只有未启动或推进中的节点可以申请销号。")
+        raise Refused(422, _("Only a node that is not started or in progress can be submitted for sign-off."))
     if not uploads and not node.evidence:
-        raise Refused(422, "请至少上传一份销号材料。")
+        raise Refused(422, _("Please upload at least one piece of evidence."))
     added = attach(actor, node, uploads, kind=kind)
     before = {"status": node.status}
     node.status = "review"

@@ -12,6 +12,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,7 +31,7 @@ from portal.models.policy import policy_on
 
 bp = Blueprint("boards", __name__)
 
-STALE = "该节点已被他人修改，已显示最新状态，请确认后再操作。"
+STALE = _l("Someone else changed this node; it now shows its latest state. Check it and try again.")
 
 
 def render_board(unit: Unit, filters: Filters, *, message: str | None = None, status: int = 200):
@@ -124,26 +126,26 @@ def move(node_id: int):
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        return _refused(node_id, Refused(409, STALE))
+        return _refused(node_id, Refused(409, str(STALE)))
     except Refused as error:
         db.session.rollback()
         return _refused(node_id, error)
     if fragment is not None:
         return fragment
-    flash(_MOVED[action], "success")
+    flash(str(_MOVED[action]), "success")
     return redirect(_back_to(node), 303)
 
 
 _MOVED = {
-    "start": "已移到“推进中”。", "unstart": "已移回“未启动”。", "verify": "已核验销号。",
-    "reject": "已退回，节点回到“推进中”。", "reopen": "已重新打开节点。",
+    "start": _l("Moved to “In progress”."), "unstart": _l("Moved back to “Not started”."), "verify": _l("Verified and signed off."),
+    "reject": _l("Returned; the node is back “In progress”."), "reopen": _l("The node was reopened."),
 }
 
 
 def _moved_fragment(node: Node, action: str):
     if request.form.get("view") == "queue":
-        return make_response(render_template("boards/_signoff_done.html", node=node, message=_MOVED[action]), 200)
-    return _card_response(node, 200, _MOVED[action], "success")
+        return make_response(render_template("boards/_signoff_done.html", node=node, message=str(_MOVED[action])), 200)
+    return _card_response(node, 200, str(_MOVED[action]), "success")
 
 
 def _refused(node_id: int, error: Refused):
@@ -184,16 +186,16 @@ def submit(node_id: int):
             db.session.commit()
         except StaleDataError:
             db.session.rollback()
-            error = Refused(409, "该节点已被他人修改，请关闭后刷新再提交。")
+            error = Refused(409, _("Someone else changed this node; close this, reload and submit again."))
         except Refused as refused:
             db.session.rollback()
             error = refused
         else:
             if is_htmx():
-                response = _card_response(node, 200, "已提交销号申请，等待督查核验。", "success")
+                response = _card_response(node, 200, _("Submitted for sign-off; a supervisor will verify it."), "success")
                 response.headers["HX-Trigger"] = "jiedian:closeModal"
                 return response
-            flash("已提交销号申请，等待督查核验。", "success")
+            flash(_("Submitted for sign-off; a supervisor will verify it."), "success")
             return redirect(_back_to(node), 303)
     status = error.status if error else 422
     if error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.audit import services as audit
@@ -90,11 +91,11 @@ def issue_manual_card(actor: User, node: Node, colour: str, reason: str, *, toda
     from portal.models.policy import policy_on
 
     if not permissions.can_manage_cards(actor):
-        raise CardError(403, "只有督查人员可以手工记牌。")
+        raise CardError(403, _("Only supervisors may issue a card by hand."))
     if colour not in ("green", "yellow", "red"):
-        raise CardError(422, "请选择牌色。")
+        raise CardError(422, _("Please choose the card colour."))
     if not reason.strip():
-        raise CardError(422, "手工记牌须填写理由。")
+        raise CardError(422, _("A card issued by hand needs a reason."))
     policy = policy_on(today)
     card = CardEvent(
         node_id=node.id, unit_id=node.unit_id, colour=colour, points=points_for(colour, policy, node.weight),
@@ -115,11 +116,11 @@ def withdraw_card(actor: User, card: CardEvent, reason: str, *, now) -> None:
     from portal import permissions
 
     if not permissions.can_manage_cards(actor):
-        raise CardError(403, "只有督查人员可以撤销记牌。")
+        raise CardError(403, _("Only supervisors may withdraw a card."))
     if card.is_withdrawn:
-        raise CardError(409, "该记牌已被撤销。")
+        raise CardError(409, _("This card has already been withdrawn."))
     if not reason.strip():
-        raise CardError(422, "撤销记牌须填写理由。")
+        raise CardError(422, _("Withdrawing a card needs a reason."))
     card.is_withdrawn = True
     card.withdrawn_reason = reason.strip()
     card.withdrawn_at = now

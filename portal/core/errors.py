@@ -16,6 +16,7 @@ class Refused(Exception):
     """
 
     def __init__(self, status: int, message: str):
+        message = str(message)  # a lazy string passed by mistake is rendered now, in the request's language
         super().__init__(message)
         self.status = status
         self.message = message

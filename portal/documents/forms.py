@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 
@@ -33,18 +34,18 @@ class BulletinForm(FlaskForm):
         errors = []
         period = self.period.data or ""
         if period not in BULLETIN_PERIODS:
-            errors.append("请选择通报类型（周报、月报或专项通报）。")
+            errors.append(_("Please choose the kind of bulletin (weekly, monthly or special)."))
         try:
             self.day = _day(self.date.data) or today
             self.start_day = _day(self.start.data) if period == "adhoc" else None
             self.end_day = _day(self.end.data) if period == "adhoc" else None
         except ValueError:
-            errors.append("日期须为 YYYY-MM-DD 格式。")
+            errors.append(_("Dates must be written YYYY-MM-DD."))
             self.day = self.start_day = self.end_day = None
         if len(self.body.data or "") > 4000:
-            errors.append("通报正文最多 4000 个字符。")
+            errors.append(_("The bulletin text may have at most %(count)d characters.", count=4000))
         if has_markup(self.body.data) or has_markup(self.title.data):
-            errors.append("不能包含 HTML 标签或脚本。")
+            errors.append(_("HTML tags or scripts are not allowed."))
         if not errors and period == "adhoc" and (self.start_day is None or self.end_day is None or self.end_day < self.start_day):
-            errors.append("专项通报须填写起止日期，且结束日期不早于开始日期。")
+            errors.append(_("A special bulletin needs a start and an end date, and the end may not be before the start."))
         return errors

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -163,13 +164,13 @@ def current_notice(actor: User, interview: Interview, *, clock: Clock) -> Docume
     notice already issued. The caller commits.
     """
     if interview.state not in ("scheduled", "held", "closed"):
-        raise Refused(409, "约谈尚未安排时间和地点，暂不能印发通知。")
+        raise Refused(409, _("The interview has no time and place yet, so its notice cannot be issued."))
     current = db.session.get(Document, interview.notice_document_id) if interview.notice_document_id else None
     fingerprint = notice_fingerprint(interview)
     if current is not None and current.params.get("fingerprint") == fingerprint:
         return current
     if not permissions.can_manage_cards(actor):
-        raise Refused(404, "约谈通知尚未印发。")
+        raise Refused(404, _("The interview notice has not been issued yet."))
     document = Document(kind="notice", title=f"关于对{interview.unit.name}进行{_trigger_word(interview)}约谈的通知",
                         year=clock.today().year, period="adhoc", params={"fingerprint": fingerprint, "interview_id": interview.id},
                         state="building", created_by_id=actor.id, created_at=clock.now())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal import permissions
@@ -157,7 +158,7 @@ def publish(document_id: int):
     outcome = services.request_publication(current_user, document, clock=get_clock())
     # Enqueued: no flash; the status box says it is being built and turns into the download link.
     if outcome == "busy":
-        flash("该通报已在印发中或已印发。", "info")
+        flash(_("This bulletin is being issued or has been issued."), "info")
     elif outcome == "inline":
-        flash("任务队列不可用，已直接生成通报。", "success")
+        flash(_("The job queue is unavailable; the bulletin was generated directly."), "success")
     return redirect(url_for("documents.bulletin", document_id=document.id), 303)

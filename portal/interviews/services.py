@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from portal import permissions
@@ -32,8 +34,14 @@ from portal.notifications import services as notify
 # What the audit entries record before and after a change.
 FIELDS = ("state", "scheduled_for", "place", "interviewer_id", "interviewer_name", "bring", "minutes", "held_at", "closed_at")
 
-STATE_NAMES = {"proposed": "待安排", "scheduled": "已安排", "held": "已约谈", "closed": "已办结", "cancelled": "已取消"}
-ACTION_NAMES = {"schedule": "安排约谈", "hold": "记录约谈纪要", "close": "办结", "cancel": "取消"}
+STATE_NAMES = {
+    "proposed": _l("To be scheduled"), "scheduled": _l("Scheduled"), "held": _l("Held"),
+    "closed": _l("Closed"), "cancelled": _l("Cancelled"),
+}
+ACTION_NAMES = {
+    "schedule": _l("schedule the interview"), "hold": _l("record the minutes"),
+    "close": _l("close the interview"), "cancel": _l("cancel the interview"),
+}
 
 # Which states each step may start from.
 ALLOWED_FROM = {
@@ -45,13 +53,13 @@ ALLOWED_FROM = {
 
 # Clearer words for the refusals people will actually meet.
 _REFUSALS = {
-    ("hold", "proposed"): "约谈尚未安排时间，请先安排时间再记录纪要。",
-    ("close", "proposed"): "约谈尚未举行，记录约谈纪要后才能办结。",
-    ("close", "scheduled"): "约谈尚未举行，记录约谈纪要后才能办结。",
-    ("schedule", "held"): "约谈已举行，不能再安排时间。",
-    ("cancel", "held"): "约谈已举行，不能取消。",
-    ("hold", "held"): "约谈纪要已记录，不能重复记录。",
-    ("close", "closed"): "约谈已办结。",
+    ("hold", "proposed"): _l("The interview has no time yet; schedule it before recording the minutes."),
+    ("close", "proposed"): _l("The interview has not been held; record its minutes before closing it."),
+    ("close", "scheduled"): _l("The interview has not been held; record its minutes before closing it."),
+    ("schedule", "held"): _l("The interview has been held; it can no longer be scheduled."),
+    ("cancel", "held"): _l("The interview has been held; it cannot be cancelled."),
+    ("hold", "held"): _l("The minutes have been recorded; they cannot be recorded again."),
+    ("close", "closed"): _l("The interview is already closed."),
 }
 
 
@@ -91,10 +99,11 @@ def interviewer_label(user: User) -> str:
 
 def _refuse_unless(step: str, interview: Interview) -> None:
     if interview.state not in ALLOWED_FROM[step]:
-        message = _REFUSALS.get((step, interview.state)) or (
-            f"约谈当前状态为“{STATE_NAMES.get(interview.state, interview.state)}”，不能{ACTION_NAMES[step]}。"
+        message = _REFUSALS.get((step, interview.state)) or _(
+            "The interview is “%(state)s”; you cannot %(action)s.",
+            state=str(STATE_NAMES.get(interview.state, interview.state)), action=str(ACTION_NAMES[step]),
         )
-        raise InterviewError(422, message)
+        raise InterviewError(422, str(message))
 
 
 def _move(step: str, interview: Interview, values: dict) -> None:
@@ -106,25 +115,25 @@ def _move(step: str, interview: Interview, values: dict) -> None:
         .execution_options(synchronize_session="fetch")
     )
     if result.rowcount != 1:
-        raise InterviewError(409, "该约谈刚被他人处理过，请刷新页面查看最新状态。")
+        raise InterviewError(409, _("Someone else has just acted on this interview; reload the page to see its latest state."))
     db.session.refresh(interview)
 
 
 def propose_manual(actor: User, unit: Unit, card_ids: list[int], reason: str, *, clock: Clock) -> Interview:
     """A supervisor proposes an interview by hand, with a reason and (optionally) the cards behind it."""
     if not permissions.can_change_interviews(actor):
-        raise InterviewError(403, "只有督查人员可以提议约谈。")
+        raise InterviewError(403, _("Only supervisors may propose an interview."))
     reason = (reason or "").strip()
     if not reason:
-        raise InterviewError(422, "提议约谈须填写理由。")
+        raise InterviewError(422, _("Proposing an interview needs a reason."))
     if not unit.is_active:
-        raise InterviewError(422, "该单位已停用，不能提议约谈。")
+        raise InterviewError(422, _("This unit is deactivated; no interview can be proposed."))
     wanted = sorted(set(card_ids or []))
     cards = db.session.scalars(select(CardEvent).where(CardEvent.id.in_(wanted))).all() if wanted else []
     if len(cards) != len(wanted) or any(c.unit_id != unit.id for c in cards):
-        raise InterviewError(422, "所选记牌不属于该单位。")
+        raise InterviewError(422, _("The chosen cards do not belong to this unit."))
     if any(c.is_withdrawn for c in cards):
-        raise InterviewError(422, "已撤销的记牌不能作为约谈依据。")
+        raise InterviewError(422, _("A withdrawn card cannot be a ground for an interview."))
     interview = Interview(
         unit_id=unit.id, trigger="manual", trigger_key=None, state="proposed", proposed_on=clock.today(),
         proposed_by_id=actor.id, place="", interviewer_name="", bring="", minutes="", cards=list(cards),
@@ -152,24 +161,24 @@ def schedule(
 ) -> None:
     """Set (or change) the time, place, interviewer and what to bring; the unit's staff are told."""
     if not permissions.can_change_interviews(actor):
-        raise InterviewError(403, "只有督查人员可以安排约谈。")
+        raise InterviewError(403, _("Only supervisors may schedule an interview."))
     _refuse_unless("schedule", interview)
     if when.tzinfo is None:
         raise ValueError("the interview time must be timezone-aware")
     when = when.astimezone(UTC)
     if when <= clock.now():
-        raise InterviewError(422, "约谈时间须晚于当前时间。")
+        raise InterviewError(422, _("The interview time must be in the future."))
     place = (place or "").strip()
     if not place:
-        raise InterviewError(422, "请填写约谈地点。")
+        raise InterviewError(422, _("Please enter the place of the interview."))
     interviewer_name = (interviewer_name or "").strip()
     if interviewer_id is not None:
         leader = db.session.get(User, interviewer_id)
         if leader is None or not leader.is_active_account or not leader.has_role("leader"):
-            raise InterviewError(422, "约谈人须为在职的县领导账号。")
+            raise InterviewError(422, _("The interviewer must be an active county leader's account."))
         interviewer_name = interviewer_name or interviewer_label(leader)
     if not interviewer_name:
-        raise InterviewError(422, "请选择或填写约谈人。")
+        raise InterviewError(422, _("Please choose or enter the interviewer."))
     before = audit.snapshot(interview, FIELDS)
     action = "interview.reschedule" if interview.state == "scheduled" else "interview.schedule"
     _move("schedule", interview, {
@@ -192,14 +201,14 @@ def schedule(
 def hold(actor: User, interview: Interview, minutes: str, *, clock: Clock) -> None:
     """Record the minutes: the interview has taken place."""
     if not permissions.can_record_minutes(actor, interview):
-        raise InterviewError(403, "只有督查人员或本次约谈的约谈人可以记录约谈纪要。")
+        raise InterviewError(403, _("Only supervisors or this interview's interviewer may record the minutes."))
     _refuse_unless("hold", interview)
     minutes = (minutes or "").strip()
     if not minutes:
-        raise InterviewError(422, "请填写约谈纪要。")
+        raise InterviewError(422, _("Please enter the minutes."))
     now = clock.now()
     if interview.scheduled_for is not None and now < interview.scheduled_for:
-        raise InterviewError(422, "约谈尚未到安排的时间，不能记录纪要；如已提前举行，请先调整约谈时间。")
+        raise InterviewError(422, _("The interview's scheduled time has not come yet, so no minutes can be recorded; if it was held early, change its time first."))
     before = audit.snapshot(interview, FIELDS)
     _move("hold", interview, {"state": "held", "minutes": minutes, "held_at": now})
     audit.record(actor, "interview.hold", interview, summary=f"{interview.unit.name}：已约谈",
@@ -209,7 +218,7 @@ def hold(actor: User, interview: Interview, minutes: str, *, clock: Clock) -> No
 def close(actor: User, interview: Interview, *, clock: Clock) -> None:
     """办结: the follow-up is done."""
     if not permissions.can_change_interviews(actor):
-        raise InterviewError(403, "只有督查人员可以办结约谈。")
+        raise InterviewError(403, _("Only supervisors may close an interview."))
     _refuse_unless("close", interview)
     before = audit.snapshot(interview, FIELDS)
     _move("close", interview, {"state": "closed", "closed_at": clock.now()})
@@ -220,11 +229,11 @@ def close(actor: User, interview: Interview, *, clock: Clock) -> None:
 def cancel(actor: User, interview: Interview, reason: str, *, clock: Clock) -> None:
     """Cancel a proposed or scheduled interview, with a reason; if it was scheduled, the unit is told."""
     if not permissions.can_change_interviews(actor):
-        raise InterviewError(403, "只有督查人员可以取消约谈。")
+        raise InterviewError(403, _("Only supervisors may cancel an interview."))
     _refuse_unless("cancel", interview)
     reason = (reason or "").strip()
     if not reason:
-        raise InterviewError(422, "取消约谈须填写理由。")
+        raise InterviewError(422, _("Cancelling an interview needs a reason."))
     was_scheduled = interview.state == "scheduled"
     before = audit.snapshot(interview, FIELDS)
     _move("cancel", interview, {"state": "cancelled"})

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -64,14 +65,14 @@ def check(name: str, data: bytes) -> str:
     """The content type to serve an upload as, or EvidenceError saying why not."""
     ext = _extension(name)
     if ext not in ALLOWED:
-        raise EvidenceError(f"“{name}”的文件类型不允许，只能上传 PDF、JPG、PNG、DOCX 或 XLSX 文件。")
+        raise EvidenceError(_("“%(name)s”: this file type is not allowed; only PDF, JPG, PNG, DOCX or XLSX files may be uploaded.", name=name))
     if not data:
-        raise EvidenceError(f"“{name}”是空文件。")
+        raise EvidenceError(_("“%(name)s” is an empty file.", name=name))
     if len(data) > MAX_BYTES:
-        raise EvidenceError(f"“{name}”超过 {MAX_BYTES // (1024 * 1024)} MB 的大小限制。")
+        raise EvidenceError(_("“%(name)s” is larger than the %(mb)d MB limit.", name=name, mb=MAX_BYTES // (1024 * 1024)))
     content_type, sniff = ALLOWED[ext]
     if not sniff(data):
-        raise EvidenceError(f"“{name}”的内容与扩展名不符，可能是伪装的文件。")
+        raise EvidenceError(_("“%(name)s”: its content does not match its extension; it may be a disguised file.", name=name))
     return content_type
 
 

@@ -10,6 +10,7 @@ writes the audit log.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -27,7 +28,7 @@ from portal.recommitments.services import may_file as may_file
 
 def check_version(node: Node, expected: int | None) -> None:
     if expected is None or expected != node.version:
-        raise Refused(409, "该节点已被他人修改，已显示最新状态，请确认后再操作。")
+        raise Refused(409, _("Someone else changed this node; it now shows its latest state. Check it and try again."))
 
 
 def add_progress(actor: User, node: Node, body: str, percent: int | None, *, version: int | None) -> ProgressEntry:
@@ -39,7 +40,7 @@ def add_progress(actor: User, node: Node, body: str, percent: int | None, *, ver
     (PostgreSQL) and its version checked first.
     """
     if not permissions.can_edit_node(actor, node):
-        raise Refused(403, "只能为本单位或所联系项目的节点记录进展。")
+        raise Refused(403, _("You may only log progress on nodes of your own unit or of projects you are a contact for."))
     db.session.refresh(node, with_for_update=True)
     check_version(node, version)
     entry = ProgressEntry(node_id=node.id, author_id=actor.id, body=body, percent=percent)
@@ -56,7 +57,7 @@ def attach(actor: User, node: Node, uploads: list[tuple[str, bytes]], *, kind: s
     already written are removed again, so nothing half-stored remains.
     """
     if not permissions.can_edit_node(actor, node):
-        raise Refused(403, "只能为本单位或所联系项目的节点上传材料。")
+        raise Refused(403, _("You may only upload evidence to nodes of your own unit or of projects you are a contact for."))
     written: list[str] = []
     rows = []
     try:

@@ -116,7 +116,7 @@ def add_progress(node_id: int):
     if is_htmx():
         fresh = ProgressForm(formdata=None)
         return render_template("nodes/_progress_added.html", node=node, entry=entry, progress_form=fresh, clock=get_clock())
-    flash("进展已记录。", "success")
+    flash(_("Progress logged."), "success")
     return redirect(url_for("nodes.detail", node_id=node.id), 303)
 
 
@@ -129,9 +129,9 @@ def upload_evidence(node_id: int):
     form = EvidenceForm()
     uploads = [(f.filename or "", f.read()) for f in request.files.getlist("files") if f and f.filename]
     if not form.validate() or not uploads:
-        flash("请选择要上传的文件。", "error")
+        flash(_("Please choose the files to upload."), "error")
         return redirect(url_for("nodes.detail", node_id=node.id), 303)
-    return _on_node_page(node, None, lambda: services.attach(current_user, node, uploads, kind=form.kind.data), "材料已上传。")
+    return _on_node_page(node, None, lambda: services.attach(current_user, node, uploads, kind=form.kind.data), _("Evidence uploaded."))
 
 
 @bp.route("/evidence/<int:evidence_id>")
@@ -156,7 +156,7 @@ def recommit(node_id: int):
     return _on_node_page(
         node, form,
         lambda: services.file_request(current_user, node, form.reason.data, form.new_deadline.data, clock=get_clock()),
-        "已提交超期说明和重新承诺，等待分管领导审定。",
+        _("The explanation and new commitment were filed; the leader in charge will decide."),
     )
 
 
@@ -170,7 +170,7 @@ def issue_card(node_id: int):
     return _on_node_page(
         node, form,
         lambda: services.issue_manual_card(current_user, node, form.colour.data, form.reason.data, today=get_clock().today()),
-        "已记牌。",
+        _("Card issued."),
     )
 
 
@@ -184,5 +184,5 @@ def withdraw_card(card_id: int):
     form = WithdrawForm()
     return _on_node_page(
         node, form, lambda: services.withdraw_card(current_user, card, form.reason.data, now=get_clock().now()),
-        "已撤销该记牌，它不再计分。",
+        _("The card was withdrawn; it no longer counts."),
     )

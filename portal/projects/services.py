@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from portal.admin.services import RuleError, apply_changes
 from portal.audit import services as audit
+from portal.core.errors import Refused
 from portal.core.extensions import db
+from portal.dashboard.services import ProjectProgress, project_progress
 from portal.models import CardEvent, Node, Project, Unit, User
 
 PROJECT_FIELDS = (
@@ -27,7 +31,7 @@ class StaleError(Exception):
 def save_project(actor: User, project: Project, data: dict, co_units: list[Unit], contacts: list[User]) -> Project:
     creating = project.id is None
     before_links = None if creating else _links(project)
-    apply_changes(actor, project, data, "project.create" if creating else "project.update")
+    audit.apply_changes(actor, project, data, "project.create" if creating else "project.update")
     project.co_units = co_units
     project.contacts = contacts
     db.session.flush()
@@ -53,7 +57,7 @@ def card_count(node_ids) -> int:
 def delete_project(actor: User, project: Project) -> None:
     """Only a project without cards may go: cards are the county's record."""
     if card_count([n.id for n in project.nodes]):
-        raise RuleError("该项目的节点已有红黄绿牌记录，不能删除；可将项目归档。")
+        raise Refused(409, _("Cards have been issued on this project's nodes, so it cannot be deleted; you may archive it."))
     audit.record(
         actor, "project.delete", project, summary=project.name,
         before={**audit.snapshot(project, ["code", "name", "year"]), "nodes": len(project.nodes)},
@@ -66,13 +70,18 @@ def save_node(actor: User, node: Node, data: dict, expected_version: int | None 
     if node.id is not None and expected_version is not None and node.version != expected_version:
         raise StaleError()
     creating = node.id is None
-    return apply_changes(actor, node, data, "node.create" if creating else "node.update")
+    return audit.apply_changes(actor, node, data, "node.create" if creating else "node.update")
 
 
 def delete_node(actor: User, node: Node) -> None:
     if card_count([node.id]):
-        raise RuleError("该节点已有红黄绿牌记录，不能删除。")
+        raise Refused(409, _("Cards have been issued on this node, so it cannot be deleted."))
     if node.status == "done":
-        raise RuleError("已销号的节点不能删除。")
+        raise Refused(409, _("A signed-off node cannot be deleted."))
     audit.record(actor, "node.delete", node, summary=node.title, before=audit.snapshot(node, list(NODE_FIELDS)))
     db.session.delete(node)
+
+
+def progress_of(project: Project, as_of: date) -> ProjectProgress:
+    """Where one project stands on ``as_of``: schedule, closed weight, colour (rule 8, as the dashboard computes it)."""
+    return project_progress(as_of, project_ids=[project.id])[0]

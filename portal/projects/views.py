@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.admin.services import RuleError
+from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.forms import EmptyForm, options
 from portal.models import STAGES, Category, Node, Project, Theme, Unit, User, UserRole
@@ -128,9 +128,8 @@ def detail(project_id: int):
         .order_by(Node.deadline, Node.id)
     ).all()
     from portal.core.clock import get_clock
-    from portal.dashboard.services import project_progress
 
-    progress = project_progress(get_clock().today(), project_ids=[project.id])[0]
+    progress = services.progress_of(project, get_clock().today())
     return render_template(
         "projects/detail.html", project=project, nodes=nodes, form=EmptyForm(), progress=progress, stages=STAGES
     )
@@ -142,7 +141,7 @@ def project_delete(project_id: int):
     project = db.get_or_404(Project, project_id)
     try:
         services.delete_project(current_user, project)
-    except RuleError as error:
+    except Refused as error:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("projects.detail", project_id=project_id), 303)
@@ -210,7 +209,7 @@ def node_delete(node_id: int):
     project_id = node.project_id
     try:
         services.delete_node(current_user, node)
-    except RuleError as error:
+    except Refused as error:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("projects.detail", project_id=project_id), 303)

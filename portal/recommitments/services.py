@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import permissions
@@ -26,31 +27,32 @@ def may_file(node: Node) -> str | None:
     """Why a re-commitment cannot be filed for this node now, or None."""
     cards = rule_cards(node.id)
     if "yellow" not in cards or cards["yellow"].is_withdrawn:
-        return "只有记黄牌的节点需要提交超期说明和重新承诺。"
+        return _("Only a node with a yellow card needs an explanation and a new commitment.")
     if "red" in cards:
-        return "节点已记红牌，不能再重新承诺。"
+        return _("The node has a red card; it can no longer be recommitted.")
     if not node.is_open:
-        return "节点已提交销号，无需重新承诺。"
+        return _("The node has been submitted for sign-off; no new commitment is needed.")
     states = {r.state for r in node.recommitments}
     if "pending" in states:
-        return "已有待审定的重新承诺，请等待分管领导审定。"
+        return _("A new commitment is already waiting; please wait for the leader in charge to decide.")
     if "approved" in states:
-        return "重新承诺已获同意，请按承诺时间完成。"
+        return _("The new commitment was approved; please finish by the committed date.")
     return None
 
 
 def file_request(actor: User, node: Node, reason: str, new_date: date, *, clock: Clock) -> Recommitment:
     if not permissions.can_submit_node(actor, node):
-        raise RecommitError(403, "只能为本单位的节点提交重新承诺。")
+        raise RecommitError(403, _("You may only file a new commitment for your own unit's nodes."))
     refusal = may_file(node)
     if refusal:
         raise RecommitError(422, refusal)
     today = clock.today()
     longest = policy_on(today).recommit_max_days
     if new_date <= today:
-        raise RecommitError(422, "承诺完成日期须晚于今天。")
+        raise RecommitError(422, _("The committed date must be after today."))
     if new_date > today + timedelta(days=longest):
-        raise RecommitError(422, f"承诺完成日期不能晚于 {longest} 天之后（{(today + timedelta(days=longest)).isoformat()}）。")
+        raise RecommitError(422, _("The new date cannot be more than %(days)d days from today (%(last)s).",
+                                   days=longest, last=(today + timedelta(days=longest)).isoformat()))
     request = Recommitment(node_id=node.id, reason=reason, new_deadline=new_date, filed_by_id=actor.id,
                            filed_at=clock.now(), state="pending")
     db.session.add(request)
@@ -66,13 +68,13 @@ def file_request(actor: User, node: Node, reason: str, new_date: date, *, clock:
 def decide(actor: User, request: Recommitment, approve: bool, comment: str, *, clock: Clock) -> None:
     node = request.node
     if not permissions.can_decide_recommitment(actor, node):
-        raise RecommitError(403, "只有该单位的分管领导可以审定重新承诺。")
+        raise RecommitError(403, _("Only a leader in charge of the unit may decide on a new commitment."))
     if request.state != "pending":
-        raise RecommitError(409, "该申请已审定。")
+        raise RecommitError(409, _("This request has already been decided."))
     if "red" in rule_cards(node.id):
-        raise RecommitError(422, "节点已记红牌，重新承诺不再适用。")
+        raise RecommitError(422, _("The node has a red card; a new commitment no longer applies."))
     if not approve and not comment.strip():
-        raise RecommitError(422, "不同意时请填写意见。")
+        raise RecommitError(422, _("Please give your opinion when you reject."))
     request.state = "approved" if approve else "rejected"
     request.decided_by_id = actor.id
     request.decided_at = clock.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal import permissions
@@ -41,7 +42,7 @@ def decide(request_id: int):
         return _page(form, status)
 
     def decided(_result):
-        flash("已审定。", "success")
+        flash(_("Decided."), "success")
         return redirect(back, 303)
 
     return apply_change(

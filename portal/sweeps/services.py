@@ -35,6 +35,7 @@ from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, u
 from sqlalchemy.orm import aliased
 
 from jobs import runs
+from jobs.connection import redis_available as queue_available  # noqa: F401  (the page says whether sweeps can start)
 from jobs.queue import QueueUnavailable
 from portal.audit import services as audit
 from portal.core.clock import Clock, get_clock

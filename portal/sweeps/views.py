@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from jobs.connection import redis_available
-from jobs.queue import QueueUnavailable
 from portal.core.clock import get_clock
 from portal.core.extensions import db
 from portal.models import JobRun
 from portal.permissions import can_manage_cards, requires
-from portal.sweeps.services import start_sweep
+from portal.sweeps.services import QueueUnavailable, queue_available, start_sweep
 
 bp = Blueprint("sweeps", __name__)
 
@@ -20,7 +19,7 @@ bp = Blueprint("sweeps", __name__)
 def _page(message: str | None = None, level: str = "info", status: int = 200):
     runs = db.session.scalars(select(JobRun).where(JobRun.kind == "sweep").order_by(JobRun.id.desc()).limit(20)).all()
     return render_template(
-        "sweeps/index.html", runs=runs, queue_up=redis_available(), message=message, level=level,
+        "sweeps/index.html", runs=runs, queue_up=queue_available(), message=message, level=level,
         clock=get_clock(), today=get_clock().today(),
     ), status
 
@@ -37,8 +36,12 @@ def start():
     try:
         start_sweep(current_user, get_clock().today())
     except QueueUnavailable:
-        return _page("任务队列暂不可用，未能启动检查。门户照常运行，每日定时检查会自动补发遗漏的红黄牌。", "error", 503)
-    return _page("已开始检查，完成后结果会显示在下方。", "success")
+        return _page(
+            _("The job queue is unavailable, so the check could not start. The portal works as usual;"
+              " the daily scheduled check will issue any missed cards."),
+            "error", 503,
+        )
+    return _page(_("The check has started; its result will show below when it is done."), "success")
 
 
 @bp.route("/sweeps/<int:run_id>")

@@ -1,0 +1,239 @@
+"""Every route × every role: allowed, 403, or sent to log in.
+
+The expectations are keyed by endpoint and the test fails when a route has
+none, so a new route cannot ship without a decision about who may use it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from portal.core.extensions import db
+from portal.models import CardEvent, Document, Evidence, Interview, JobRun, Recommitment
+from tests import factories as f
+
+ROLES = ("anonymous", "admin", "supervisor", "leader", "unit_staff", "contact")
+ALL = set(ROLES) - {"anonymous"}
+ADMIN = {"admin"}
+SETUP = {"admin", "supervisor"}
+READ_ALL = {"admin", "supervisor", "leader"}
+
+# endpoint -> roles allowed (None: public, no login needed)
+EXPECTED: dict[str, set[str] | None] = {
+    "static": None,
+    "auth.login": None,
+    "auth.set_language": None,
+    "health.healthz": None,
+    "main.favicon": None,
+    "auth.logout": ALL,
+    "main.home": ALL,
+    "admin.index": ADMIN,
+    "admin.dictionary_list": ADMIN,
+    "admin.dictionary_edit": ADMIN,
+    "admin.dictionary_delete": ADMIN,
+    "admin.units": ADMIN,
+    "admin.unit_edit": ADMIN,
+    "admin.users": ADMIN,
+    "admin.user_edit": ADMIN,
+    "audit.index": SETUP,
+    "projects.index": READ_ALL,
+    "projects.detail": READ_ALL,  # the project belongs to another unit than staff/contact
+    "projects.project_edit": SETUP,
+    "projects.project_delete": SETUP,
+    "projects.node_edit": SETUP,
+    "projects.node_delete": SETUP,
+    # the board is of the users' own unit; the node belongs to another unit
+    "boards.board": ALL,
+    "boards.my_board": ALL,
+    "nodes.detail": READ_ALL,
+    "boards.move": SETUP,
+    "boards.submit": SETUP,
+    "nodes.add_progress": SETUP,
+    "nodes.upload_evidence": SETUP,
+    "nodes.download_evidence": READ_ALL,
+    "boards.signoff": {"supervisor"},
+    "sweeps.index": {"supervisor"},
+    "sweeps.start": {"supervisor"},
+    "sweeps.status": {"supervisor"},
+    "nodes.recommit": SETUP,
+    "recommitments.index": {"leader"},
+    "recommitments.decide": {"leader"},  # the leader is in charge of the node's unit
+    "nodes.issue_card": {"supervisor"},
+    "nodes.withdraw_card": {"supervisor"},
+    "notifications.index": ALL,
+    "notifications.mark_read": ALL,
+    "admin.policy": ADMIN,
+    "admin.calendar": ADMIN,
+    "admin.calendar_delete": ADMIN,
+    # the interview is of another unit than the users'; the leader is its interviewer
+    "interviews.index": READ_ALL | {"unit_staff"},  # unit staff see their own unit's only
+    "interviews.detail": READ_ALL,
+    "interviews.new": {"supervisor"},
+    "interviews.schedule": {"supervisor"},
+    "interviews.hold": {"supervisor", "leader"},
+    "interviews.close": {"supervisor"},
+    "interviews.cancel": {"supervisor"},
+    # everyone reads rankings and published documents (publicity is part of the method)
+    "rankings.index": ALL,
+    "documents.ranking_pdf": ALL,
+    "rankings.unit": ALL,
+    "documents.index": ALL,
+    "documents.download": ALL,
+    "documents.interview_notice": READ_ALL,  # and the staff of the interviewed unit
+    "documents.unit_ledger": ALL,  # the users' own unit
+    "documents.project_ledger": READ_ALL,  # another unit's project
+    "documents.bulletins": {"GET": ALL, "POST": {"supervisor"}},
+    "documents.bulletin": ALL,  # published
+    "documents.bulletin_status": ALL,
+    "documents.bulletin_preview": ALL,
+    "documents.publish": {"supervisor"},
+    "ledger.index": SETUP,
+    "ledger.template": SETUP,
+    "ledger.import_file": SETUP,  # 422 without a file
+    "ledger.export": READ_ALL,  # the whole county; unit staff export their own unit only
+    # the command view: everyone reads the dashboard and the timeline; cadre files are for leaders and supervisors
+    "dashboard.index": ALL,
+    "dashboard.timeline": ALL,
+    "dashboard.cadres": {"supervisor", "leader"},
+    "dashboard.cadre": {"supervisor", "leader"},
+}
+
+
+@pytest.fixture
+def permission_objects(app, clock):
+    own = f.unit("本单位")
+    other = f.unit("外单位")
+    league = f.league()
+    category = f.category()
+    f.theme()
+    users = {role: f.user(role, roles=[role], unit=own) for role in ALL}
+    project = f.project(lead_unit=other, category=category)
+    node = f.node(project)
+    from portal.nodes import evidence as files
+
+    stored = files.store("验收单.pdf", b"%PDF-1.4 test")
+    evidence = Evidence(node=node, original_name=stored.original_name, storage_key=stored.storage_key,
+                        content_type=stored.content_type, size_bytes=stored.size_bytes, sha256=stored.sha256)
+    db.session.add(evidence)
+    users["leader"].units_in_charge.append(other)
+    card = CardEvent(node=node, unit=other, colour="yellow", points=0, effective_date=date(2026, 6, 1))
+    request = Recommitment(node=node, reason="征迁未完成", new_deadline=date(2026, 7, 30))
+    run = JobRun(kind="sweep", params={"as_of": "2026-06-15"}, state="finished")
+    interview = Interview(unit=other, trigger="red", state="scheduled", proposed_on=date(2026, 6, 2),
+                          scheduled_for=datetime(2026, 6, 18, 7, 0, tzinfo=UTC), place="县政府第一会议室",
+                          interviewer=users["leader"], interviewer_name="leader", bring="", minutes="", cards=[card])
+    db.session.add_all([card, request, run, interview])
+    db.session.flush()
+    # A published bulletin and an issued notice, archived as real files.
+    from portal.documents.services import notice_fingerprint as _fingerprint
+    from portal.documents.services import publish
+
+    bulletin = Document(kind="bulletin", title="通报", year=2026, period="week", period_start=date(2026, 6, 8),
+                        period_end=date(2026, 6, 14), params={}, state="draft")
+    notice = Document(kind="notice", title="约谈通知", year=2026, params={"fingerprint": _fingerprint(interview)}, state="draft")
+    db.session.add_all([bulletin, notice])
+    db.session.flush()
+    for document in (bulletin, notice):
+        publish(None, document, lambda d: b"%PDF-1.4 " + d.kind.encode(), clock=clock)
+    interview.notice_document_id = notice.id
+    db.session.commit()
+    return {
+        "users": users,
+        "args": {
+            "kind": "leagues",
+            "item_id": league.id,
+            "unit_id": own.id,
+            "user_id": users["contact"].id,
+            "project_id": project.id,
+            "node_id": node.id,
+            "evidence_id": evidence.id,
+            "card_id": card.id,
+            "request_id": request.id,
+            "run_id": run.id,
+            "interview_id": interview.id,
+            "document_id": bulletin.id,
+            "day": "2026-10-01",
+            "code": "zh_CN",
+            "filename": "app.css",
+        },
+    }
+
+
+def _calls(app):
+    """(rule, method) pairs: reads first, then writes, deletions last (node before project)."""
+    calls = [
+        (rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if rule.endpoint != "auth.logout"  # would end the session under test; see test_auth
+    ]
+    return sorted(
+        calls,
+        key=lambda c: (c[1] != "GET", "delete" in c[0].endpoint, c[0].endpoint == "projects.project_delete", c[0].rule),
+    )
+
+
+def test_every_route_has_an_expectation(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(EXPECTED) == set(), "add the new routes to EXPECTED"
+    assert set(EXPECTED) - endpoints == set(), "EXPECTED names routes that no longer exist"
+
+
+def _url(rule, args) -> str:
+    values = {name: args[name] for name in rule.arguments}
+    return rule.build(values)[1]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_matrix(app, client, auth, permission_objects, role):
+    checked = 0
+    if role != "anonymous":
+        assert auth.login(role).status_code == 302
+    token = auth.csrf("/login") if role == "anonymous" else auth.csrf("/")
+    for rule, method in _calls(app):
+        allowed = EXPECTED[rule.endpoint]
+        if isinstance(allowed, dict):  # different rules per method
+            allowed = allowed[method]
+        url = _url(rule, permission_objects["args"])
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": token})
+        response.close()  # static files stream from an open file
+        checked += 1
+        where = f"{role} {method} {url}"
+        if allowed is None:
+            assert response.status_code < 400 or response.status_code in (401, 422), where
+        elif role == "anonymous":
+            assert response.status_code == 302, where
+            assert "/login" in response.headers["Location"], where
+        elif role in allowed:
+            assert response.status_code in (200, 302, 303, 409, 422), where
+        else:
+            assert response.status_code == 403, where
+            body = response.get_data(as_text=True)
+            assert "没有权限" in body or "只能" in body or "只有" in body, where
+    assert checked > 25
+
+
+def test_staff_of_the_projects_unit_may_read_it(app, client, auth):
+    unit = f.unit()
+    f.user("s1", roles=["unit_staff"], unit=unit)
+    project = f.project(lead_unit=unit)
+    db.session.commit()
+    auth.login("s1")
+    assert client.get(f"/projects/{project.id}").status_code == 200
+
+
+def test_contact_reads_only_assigned_projects(app, client, auth):
+    unit = f.unit()
+    contact = f.user("c1", roles=["contact"], unit=unit)
+    mine = f.project()
+    theirs = f.project()
+    mine.contacts.append(contact)
+    db.session.commit()
+    auth.login("c1")
+    assert client.get(f"/projects/{mine.id}").status_code == 200
+    assert client.get(f"/projects/{theirs.id}").status_code == 403
