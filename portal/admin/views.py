@@ -24,6 +24,7 @@ from portal.core.clock import get_clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.forms import EmptyForm, options
+from portal.core.web import apply_change, flash_redirect
 from portal.models import CalendarDay, Category, League, ScoringPolicy, Theme, Unit, User
 from portal.models.policy import DEFAULTS as POLICY_DEFAULTS
 from portal.models.policy import policy_on
@@ -110,15 +111,12 @@ def dictionary_edit(kind: str, item_id: int | None = None):
 def dictionary_delete(kind: str, item_id: int):
     model, *_rest = _dictionary(kind)
     item = db.get_or_404(model, item_id)
-    try:
-        services.delete_entry(current_user, item)
-    except Refused as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("admin.dictionary_list", kind=kind), 303)
-    db.session.commit()
-    flash(_("Deleted."), "success")
-    return redirect(url_for("admin.dictionary_list", kind=kind), 303)
+    back = url_for("admin.dictionary_list", kind=kind)
+    return apply_change(
+        lambda: services.delete_entry(current_user, item),
+        refused=lambda _status, message: flash_redirect(message, "error", back),
+        done=lambda _result: flash_redirect(_("Deleted."), "success", back),
+    )
 
 
 # -- units ----------------------------------------------------------------------

@@ -73,9 +73,6 @@ def rule_cards(node_id: int) -> dict[str, CardEvent]:
     return {row.colour: row for row in rows}
 
 
-class CardError(Refused):
-    """A refused card by hand or withdrawal."""
-
 
 def refresh_node_card(node: Node) -> None:
     """The colour a node shows: its worst live card (red > yellow > green)."""
@@ -91,11 +88,11 @@ def issue_manual_card(actor: User, node: Node, colour: str, reason: str, *, toda
     from portal.models.policy import policy_on
 
     if not permissions.can_manage_cards(actor):
-        raise CardError(403, _("Only supervisors may issue a card by hand."))
+        raise Refused(403, _("Only supervisors may issue a card by hand."))
     if colour not in ("green", "yellow", "red"):
-        raise CardError(422, _("Please choose the card colour."))
+        raise Refused(422, _("Please choose the card colour."))
     if not reason.strip():
-        raise CardError(422, _("A card issued by hand needs a reason."))
+        raise Refused(422, _("A card issued by hand needs a reason."))
     policy = policy_on(today)
     card = CardEvent(
         node_id=node.id, unit_id=node.unit_id, colour=colour, points=points_for(colour, policy, node.weight),
@@ -116,11 +113,11 @@ def withdraw_card(actor: User, card: CardEvent, reason: str, *, now) -> None:
     from portal import permissions
 
     if not permissions.can_manage_cards(actor):
-        raise CardError(403, _("Only supervisors may withdraw a card."))
+        raise Refused(403, _("Only supervisors may withdraw a card."))
     if card.is_withdrawn:
-        raise CardError(409, _("This card has already been withdrawn."))
+        raise Refused(409, _("This card has already been withdrawn."))
     if not reason.strip():
-        raise CardError(422, _("Withdrawing a card needs a reason."))
+        raise Refused(422, _("Withdrawing a card needs a reason."))
     card.is_withdrawn = True
     card.withdrawn_reason = reason.strip()
     card.withdrawn_at = now

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
-from flask import abort, request
+from flask import abort, flash, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -52,6 +52,12 @@ def apply_change(change: Callable[[], T], *, form=None, refused: Callable[[int, 
         db.session.rollback()
         return refused(refusal.status, refusal.message)
     return done(result)
+
+
+def flash_redirect(message: str, category: str, url: str):
+    """Say something on the next page and go there (303: the browser follows with a GET)."""
+    flash(message, category)
+    return redirect(url, 303)
 
 
 def period_args():

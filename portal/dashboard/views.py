@@ -12,7 +12,10 @@ from sqlalchemy import select
 from portal.core.clock import get_clock
 from portal.core.errors import render_error
 from portal.core.extensions import db
+from portal.dashboard import cadres as cadre_files
+from portal.dashboard import progress as project_colours
 from portal.dashboard import services
+from portal.dashboard import timeline as year_timeline
 from portal.dashboard.services import Filters
 from portal.models import Category, League, Project, Theme, User
 from portal.permissions import can_view_cadre_files, requires
@@ -68,13 +71,13 @@ def index():
         return render_error(400, str(error))
     as_of = services.dashboard_as_of(filters.year, today)
     rows = services.category_figures(filters, as_of)
-    progress = services.project_progress(as_of, filters)
+    progress = project_colours.project_progress(as_of, filters)
     return render_template(
         "dashboard/index.html",
         filters=filters, as_of=as_of, today=today,
         rows=rows, total=services.total_figures(rows, _("All categories")),
         cards=services.card_counts(filters, as_of),
-        colours=services.colour_summary(progress),
+        colours=project_colours.colour_summary(progress),
         overdue=services.overdue_nodes(filters, as_of),
         key_nodes=services.key_supervision_nodes(filters),
         categories=categories, themes=themes, leagues=leagues, years=_years(today.year),
@@ -89,7 +92,7 @@ def timeline():
         year = _year(today)
     except BadArgument as error:
         return render_error(400, str(error))
-    bands = services.year_timeline(year, _("No theme"))
+    bands = year_timeline.year_timeline(year, _("No theme"))
     return render_template(
         "dashboard/timeline.html", year=year, today=today, bands=bands, years=_years(today.year),
         total=sum(b.count for b in bands),
@@ -106,7 +109,7 @@ def cadres():
         return render_error(400, str(error))
     as_of = services.dashboard_as_of(year, today)
     return render_template(
-        "dashboard/cadres.html", year=year, as_of=as_of, people=services.cadre_figures(year, as_of),
+        "dashboard/cadres.html", year=year, as_of=as_of, people=cadre_files.cadre_figures(year, as_of),
         years=_years(today.year),
     )
 
@@ -121,10 +124,10 @@ def cadre(user_id: int):
     except BadArgument as error:
         return render_error(400, str(error))
     as_of = services.dashboard_as_of(year, today)
-    months = services.cadre_cards_by_month(user_id, year)
+    months = cadre_files.cadre_cards_by_month(user_id, year)
     return render_template(
         "dashboard/cadre.html", person=person, year=year, as_of=as_of,
-        figures=services.cadre_figures(year, as_of, user_id=user_id)[0],
-        nodes=services.cadre_nodes(user_id, year), months=months, quarters=services.by_quarter(months),
+        figures=cadre_files.cadre_figures(year, as_of, user_id=user_id)[0],
+        nodes=cadre_files.cadre_nodes(user_id, year), months=months, quarters=cadre_files.by_quarter(months),
         years=_years(today.year),
     )

@@ -63,9 +63,6 @@ _REFUSALS = {
 }
 
 
-class InterviewError(Refused):
-    """A refused interview change."""
-
 
 # -- who may ----------------------------------------------------------------
 
@@ -103,7 +100,7 @@ def _refuse_unless(step: str, interview: Interview) -> None:
             "The interview is “%(state)s”; you cannot %(action)s.",
             state=str(STATE_NAMES.get(interview.state, interview.state)), action=str(ACTION_NAMES[step]),
         )
-        raise InterviewError(422, str(message))
+        raise Refused(422, str(message))
 
 
 def _move(step: str, interview: Interview, values: dict) -> None:
@@ -115,25 +112,25 @@ def _move(step: str, interview: Interview, values: dict) -> None:
         .execution_options(synchronize_session="fetch")
     )
     if result.rowcount != 1:
-        raise InterviewError(409, _("Someone else has just acted on this interview; reload the page to see its latest state."))
+        raise Refused(409, _("Someone else has just acted on this interview; reload the page to see its latest state."))
     db.session.refresh(interview)
 
 
 def propose_manual(actor: User, unit: Unit, card_ids: list[int], reason: str, *, clock: Clock) -> Interview:
     """A supervisor proposes an interview by hand, with a reason and (optionally) the cards behind it."""
     if not permissions.can_change_interviews(actor):
-        raise InterviewError(403, _("Only supervisors may propose an interview."))
+        raise Refused(403, _("Only supervisors may propose an interview."))
     reason = (reason or "").strip()
     if not reason:
-        raise InterviewError(422, _("Proposing an interview needs a reason."))
+        raise Refused(422, _("Proposing an interview needs a reason."))
     if not unit.is_active:
-        raise InterviewError(422, _("This unit is deactivated; no interview can be proposed."))
+        raise Refused(422, _("This unit is deactivated; no interview can be proposed."))
     wanted = sorted(set(card_ids or []))
     cards = db.session.scalars(select(CardEvent).where(CardEvent.id.in_(wanted))).all() if wanted else []
     if len(cards) != len(wanted) or any(c.unit_id != unit.id for c in cards):
-        raise InterviewError(422, _("The chosen cards do not belong to this unit."))
+        raise Refused(422, _("The chosen cards do not belong to this unit."))
     if any(c.is_withdrawn for c in cards):
-        raise InterviewError(422, _("A withdrawn card cannot be a ground for an interview."))
+        raise Refused(422, _("A withdrawn card cannot be a ground for an interview."))
     interview = Interview(
         unit_id=unit.id, trigger="manual", trigger_key=None, state="proposed", proposed_on=clock.today(),
         proposed_by_id=actor.id, place="", interviewer_name="", bring="", minutes="", cards=list(cards),
@@ -161,24 +158,24 @@ def schedule(
 ) -> None:
     """Set (or change) the time, place, interviewer and what to bring; the unit's staff are told."""
     if not permissions.can_change_interviews(actor):
-        raise InterviewError(403, _("Only supervisors may schedule an interview."))
+        raise Refused(403, _("Only supervisors may schedule an interview."))
     _refuse_unless("schedule", interview)
     if when.tzinfo is None:
         raise ValueError("the interview time must be timezone-aware")
     when = when.astimezone(UTC)
     if when <= clock.now():
-        raise InterviewError(422, _("The interview time must be in the future."))
+        raise Refused(422, _("The interview time must be in the future."))
     place = (place or "").strip()
     if not place:
-        raise InterviewError(422, _("Please enter the place of the interview."))
+        raise Refused(422, _("Please enter the place of the interview."))
     interviewer_name = (interviewer_name or "").strip()
     if interviewer_id is not None:
         leader = db.session.get(User, interviewer_id)
         if leader is None or not leader.is_active_account or not leader.has_role("leader"):
-            raise InterviewError(422, _("The interviewer must be an active county leader's account."))
+            raise Refused(422, _("The interviewer must be an active county leader's account."))
         interviewer_name = interviewer_name or interviewer_label(leader)
     if not interviewer_name:
-        raise InterviewError(422, _("Please choose or enter the interviewer."))
+        raise Refused(422, _("Please choose or enter the interviewer."))
     before = audit.snapshot(interview, FIELDS)
     action = "interview.reschedule" if interview.state == "scheduled" else "interview.schedule"
     _move("schedule", interview, {
@@ -201,14 +198,14 @@ def schedule(
 def hold(actor: User, interview: Interview, minutes: str, *, clock: Clock) -> None:
     """Record the minutes: the interview has taken place."""
     if not permissions.can_record_minutes(actor, interview):
-        raise InterviewError(403, _("Only supervisors or this interview's interviewer may record the minutes."))
+        raise Refused(403, _("Only supervisors or this interview's interviewer may record the minutes."))
     _refuse_unless("hold", interview)
     minutes = (minutes or "").strip()
     if not minutes:
-        raise InterviewError(422, _("Please enter the minutes."))
+        raise Refused(422, _("Please enter the minutes."))
     now = clock.now()
     if interview.scheduled_for is not None and now < interview.scheduled_for:
-        raise InterviewError(422, _("The interview's scheduled time has not come yet, so no minutes can be recorded; if it was held early, change its time first."))
+        raise Refused(422, _("The interview's scheduled time has not come yet, so no minutes can be recorded; if it was held early, change its time first."))
     before = audit.snapshot(interview, FIELDS)
     _move("hold", interview, {"state": "held", "minutes": minutes, "held_at": now})
     audit.record(actor, "interview.hold", interview, summary=f"{interview.unit.name}：已约谈",
@@ -218,7 +215,7 @@ def hold(actor: User, interview: Interview, minutes: str, *, clock: Clock) -> No
 def close(actor: User, interview: Interview, *, clock: Clock) -> None:
     """办结: the follow-up is done."""
     if not permissions.can_change_interviews(actor):
-        raise InterviewError(403, _("Only supervisors may close an interview."))
+        raise Refused(403, _("Only supervisors may close an interview."))
     _refuse_unless("close", interview)
     before = audit.snapshot(interview, FIELDS)
     _move("close", interview, {"state": "closed", "closed_at": clock.now()})
@@ -229,11 +226,11 @@ def close(actor: User, interview: Interview, *, clock: Clock) -> None:
 def cancel(actor: User, interview: Interview, reason: str, *, clock: Clock) -> None:
     """Cancel a proposed or scheduled interview, with a reason; if it was scheduled, the unit is told."""
     if not permissions.can_change_interviews(actor):
-        raise InterviewError(403, _("Only supervisors may cancel an interview."))
+        raise Refused(403, _("Only supervisors may cancel an interview."))
     _refuse_unless("cancel", interview)
     reason = (reason or "").strip()
     if not reason:
-        raise InterviewError(422, _("Cancelling an interview needs a reason."))
+        raise Refused(422, _("Cancelling an interview needs a reason."))
     was_scheduled = interview.state == "scheduled"
     before = audit.snapshot(interview, FIELDS)
     _move("cancel", interview, {"state": "cancelled"})

@@ -13,12 +13,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import permissions
 from portal.core.clock import get_clock
+from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.forms import options
 from portal.core.templating import CARD_LABELS
+from portal.core.web import apply_change, load_or_403
 from portal.interviews import services
 from portal.interviews.forms import CancelForm, MinutesForm, ProposeForm, ScheduleForm
-from portal.interviews.services import InterviewError
 from portal.models import INTERVIEW_STATES, AuditEntry, CardEvent, Interview, Node, Unit, User
 
 bp = Blueprint("interviews", __name__)
@@ -60,10 +61,7 @@ def _labels():
 
 
 def _load(interview_id: int) -> Interview:
-    interview = db.get_or_404(Interview, interview_id)
-    if not permissions.can_view_interview(current_user, interview):
-        abort(403)
-    return interview
+    return load_or_403(Interview, interview_id, permissions.can_view_interview)
 
 
 def _unit_choices():
@@ -202,15 +200,20 @@ def render_detail(interview_id: int, *, forms: dict | None = None, status: int =
 # -- steps ------------------------------------------------------------------
 
 
-def _refused(interview_id: int, error: InterviewError, forms: dict | None = None):
-    db.session.rollback()
-    flash(error.message, "error")
-    return render_detail(interview_id, forms=forms, status=error.status)
-
-
 def _done(interview: Interview, message: str):
     flash(message, "success")
     return redirect(url_for("interviews.detail", interview_id=interview.id), 303)
+
+
+def _step(interview: Interview, change, done: str, *, form=None, key: str | None = None):
+    """One step on the interview page: a refused form comes back beside its fields, a refused step as a message."""
+
+    def refused(status: int, message: str):
+        if form is None or not form.errors:
+            flash(message, "error")
+        return render_detail(interview.id, forms={key: form} if form is not None else None, status=status)
+
+    return apply_change(change, form=form, refused=refused, done=lambda _result: _done(interview, done))
 
 
 @bp.route("/interviews/new", methods=["POST"])
@@ -225,7 +228,7 @@ def new():
     try:
         interview = services.propose_manual(current_user, unit, form.card_ids.data or [], form.reason.data, clock=get_clock())
         db.session.commit()
-    except InterviewError as error:
+    except Refused as error:
         db.session.rollback()
         form.form_errors.append(error.message)
         return render_index(propose_form=form, status=error.status)
@@ -239,15 +242,10 @@ def schedule(interview_id: int):
     if not permissions.can_change_interviews(current_user):
         abort(403)
     form = _schedule_form(interview, posted=True)
-    if not form.validate():
-        return render_detail(interview.id, forms={"schedule": form}, status=422)
-    try:
-        services.schedule(current_user, interview, form.when_utc(), form.place.data, form.interviewer_id.data,
-                          form.interviewer_name.data or "", form.bring.data or "", clock=get_clock())
-        db.session.commit()
-    except InterviewError as error:
-        return _refused(interview_id, error, {"schedule": form})
-    return _done(interview, _("The interview is scheduled and the unit has been notified."))
+    return _step(interview, lambda: services.schedule(
+        current_user, interview, form.when_utc(), form.place.data, form.interviewer_id.data,
+        form.interviewer_name.data or "", form.bring.data or "", clock=get_clock()),
+        _("The interview is scheduled and the unit has been notified."), form=form, key="schedule")
 
 
 @bp.route("/interviews/<int:interview_id>/hold", methods=["POST"])
@@ -257,14 +255,8 @@ def hold(interview_id: int):
     if not permissions.can_record_minutes(current_user, interview):
         abort(403)
     form = MinutesForm()
-    if not form.validate():
-        return render_detail(interview.id, forms={"hold": form}, status=422)
-    try:
-        services.hold(current_user, interview, form.minutes.data, clock=get_clock())
-        db.session.commit()
-    except InterviewError as error:
-        return _refused(interview_id, error, {"hold": form})
-    return _done(interview, _("The minutes are recorded."))
+    return _step(interview, lambda: services.hold(current_user, interview, form.minutes.data, clock=get_clock()),
+                 _("The minutes are recorded."), form=form, key="hold")
 
 
 @bp.route("/interviews/<int:interview_id>/close", methods=["POST"])
@@ -273,12 +265,7 @@ def close(interview_id: int):
     interview = _load(interview_id)
     if not permissions.can_change_interviews(current_user):
         abort(403)
-    try:
-        services.close(current_user, interview, clock=get_clock())
-        db.session.commit()
-    except InterviewError as error:
-        return _refused(interview_id, error)
-    return _done(interview, _("The interview is closed."))
+    return _step(interview, lambda: services.close(current_user, interview, clock=get_clock()), _("The interview is closed."))
 
 
 @bp.route("/interviews/<int:interview_id>/cancel", methods=["POST"])
@@ -288,11 +275,5 @@ def cancel(interview_id: int):
     if not permissions.can_change_interviews(current_user):
         abort(403)
     form = CancelForm()
-    if not form.validate():
-        return render_detail(interview.id, forms={"cancel": form}, status=422)
-    try:
-        services.cancel(current_user, interview, form.reason.data, clock=get_clock())
-        db.session.commit()
-    except InterviewError as error:
-        return _refused(interview_id, error, {"cancel": form})
-    return _done(interview, _("The interview is cancelled."))
+    return _step(interview, lambda: services.cancel(current_user, interview, form.reason.data, clock=get_clock()),
+                 _("The interview is cancelled."), form=form, key="cancel")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from portal.core.clock import get_clock
 from portal.core.extensions import db
+from portal.core.web import load_or_403
 from portal.ledger import services
 from portal.ledger.forms import LedgerUploadForm
 from portal.models import Category, Project, Unit
@@ -83,15 +84,9 @@ def export():
         abort(400)
     scope = services.Scope()
     if "project_id" in given:
-        project = db.get_or_404(Project, args.get("project_id", type=int))
-        if not can_view_project(current_user, project):
-            abort(403)
-        scope = services.Scope(project=project)
+        scope = services.Scope(project=load_or_403(Project, args.get("project_id", type=int), can_view_project))
     elif "unit_id" in given:
-        unit = db.get_or_404(Unit, args.get("unit_id", type=int))
-        if not can_view_unit(current_user, unit):
-            abort(403)
-        scope = services.Scope(unit=unit)
+        scope = services.Scope(unit=load_or_403(Unit, args.get("unit_id", type=int), can_view_unit))
     else:
         if not can_view_all_units(current_user):
             abort(403)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portal.audit import services as audit
 from portal.core.errors import Refused
 from portal.core.extensions import db
-from portal.dashboard.services import ProjectProgress, project_progress
+from portal.dashboard.progress import ProjectProgress, project_progress
 from portal.models import CardEvent, Node, Project, Unit, User
 
 PROJECT_FIELDS = (

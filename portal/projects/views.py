@@ -9,9 +9,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.forms import EmptyForm, options
+from portal.core.web import apply_change, flash_redirect, load_or_403
 from portal.models import STAGES, Category, Node, Project, Theme, Unit, User, UserRole
 from portal.permissions import can_setup_projects, can_view_all_units, can_view_project, requires
 from portal.projects import services
@@ -118,9 +118,7 @@ def project_edit(project_id: int | None = None):
 @bp.route("/projects/<int:project_id>")
 @login_required
 def detail(project_id: int):
-    project = db.get_or_404(Project, project_id)
-    if not can_view_project(current_user, project):
-        abort(403)
+    project = load_or_403(Project, project_id, can_view_project)
     nodes = db.session.scalars(
         select(Node)
         .where(Node.project_id == project.id)
@@ -139,15 +137,11 @@ def detail(project_id: int):
 @requires(can_setup_projects)
 def project_delete(project_id: int):
     project = db.get_or_404(Project, project_id)
-    try:
-        services.delete_project(current_user, project)
-    except Refused as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("projects.detail", project_id=project_id), 303)
-    db.session.commit()
-    flash(_("Project deleted."), "success")
-    return redirect(url_for("projects.index"), 303)
+    return apply_change(
+        lambda: services.delete_project(current_user, project),
+        refused=lambda _status, message: flash_redirect(message, "error", url_for("projects.detail", project_id=project_id)),
+        done=lambda _result: flash_redirect(_("Project deleted."), "success", url_for("projects.index")),
+    )
 
 
 def _node_form(project: Project, node: Node | None, *, fresh: bool = False) -> NodeForm:
@@ -206,13 +200,9 @@ def node_edit(project_id: int | None = None, node_id: int | None = None):
 @requires(can_setup_projects)
 def node_delete(node_id: int):
     node = db.get_or_404(Node, node_id)
-    project_id = node.project_id
-    try:
-        services.delete_node(current_user, node)
-    except Refused as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("projects.detail", project_id=project_id), 303)
-    db.session.commit()
-    flash(_("Node deleted."), "success")
-    return redirect(url_for("projects.detail", project_id=project_id), 303)
+    back = url_for("projects.detail", project_id=node.project_id)
+    return apply_change(
+        lambda: services.delete_node(current_user, node),
+        refused=lambda _status, message: flash_redirect(message, "error", back),
+        done=lambda _result: flash_redirect(_("Node deleted."), "success", back),
+    )

@@ -19,10 +19,6 @@ from portal.models.policy import policy_on
 from portal.notifications import services as notify
 
 
-class RecommitError(Refused):
-    """A refused re-commitment or decision."""
-
-
 def may_file(node: Node) -> str | None:
     """Why a re-commitment cannot be filed for this node now, or None."""
     cards = rule_cards(node.id)
@@ -42,16 +38,16 @@ def may_file(node: Node) -> str | None:
 
 def file_request(actor: User, node: Node, reason: str, new_date: date, *, clock: Clock) -> Recommitment:
     if not permissions.can_submit_node(actor, node):
-        raise RecommitError(403, _("You may only file a new commitment for your own unit's nodes."))
+        raise Refused(403, _("You may only file a new commitment for your own unit's nodes."))
     refusal = may_file(node)
     if refusal:
-        raise RecommitError(422, refusal)
+        raise Refused(422, refusal)
     today = clock.today()
     longest = policy_on(today).recommit_max_days
     if new_date <= today:
-        raise RecommitError(422, _("The committed date must be after today."))
+        raise Refused(422, _("The committed date must be after today."))
     if new_date > today + timedelta(days=longest):
-        raise RecommitError(422, _("The new date cannot be more than %(days)d days from today (%(last)s).",
+        raise Refused(422, _("The new date cannot be more than %(days)d days from today (%(last)s).",
                                    days=longest, last=(today + timedelta(days=longest)).isoformat()))
     request = Recommitment(node_id=node.id, reason=reason, new_deadline=new_date, filed_by_id=actor.id,
                            filed_at=clock.now(), state="pending")
@@ -68,13 +64,13 @@ def file_request(actor: User, node: Node, reason: str, new_date: date, *, clock:
 def decide(actor: User, request: Recommitment, approve: bool, comment: str, *, clock: Clock) -> None:
     node = request.node
     if not permissions.can_decide_recommitment(actor, node):
-        raise RecommitError(403, _("Only a leader in charge of the unit may decide on a new commitment."))
+        raise Refused(403, _("Only a leader in charge of the unit may decide on a new commitment."))
     if request.state != "pending":
-        raise RecommitError(409, _("This request has already been decided."))
+        raise Refused(409, _("This request has already been decided."))
     if "red" in rule_cards(node.id):
-        raise RecommitError(422, _("The node has a red card; a new commitment no longer applies."))
+        raise Refused(422, _("The node has a red card; a new commitment no longer applies."))
     if not approve and not comment.strip():
-        raise RecommitError(422, _("Please give your opinion when you reject."))
+        raise Refused(422, _("Please give your opinion when you reject."))
     request.state = "approved" if approve else "rejected"
     request.decided_by_id = actor.id
     request.decided_at = clock.now()

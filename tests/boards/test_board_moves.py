@@ -169,7 +169,7 @@ def test_two_sessions_moving_the_same_card(client, auth, township_board):
     assert node.status == "doing" and node.version == 2  # the first change stands, applied once
 
 
-def test_verify_on_time_issues_the_green_card(client, auth, township_board):
+def test_rule1_verify_on_time_issues_the_green_card(client, auth, township_board):
     auth.login("sup")
     node_id = township_board["nodes"]["review"]
     response = _move(auth, node_id, "done")
@@ -181,7 +181,7 @@ def test_verify_on_time_issues_the_green_card(client, auth, township_board):
     assert _attr(_card(response.get_data(as_text=True), node_id), "data-card") == "green"
 
 
-def test_verify_late_keeps_yellow_and_gives_no_green(client, auth, township_board):
+def test_rule2_verify_late_keeps_yellow_and_gives_no_green(client, auth, township_board):
     auth.login("sup")
     node_id = township_board["nodes"]["late_review"]
     assert _move(auth, node_id, "done").status_code == 200
@@ -190,7 +190,7 @@ def test_verify_late_keeps_yellow_and_gives_no_green(client, auth, township_boar
     assert [c.colour for c in db.session.scalars(select(CardEvent).where(CardEvent.node_id == node_id))] == ["yellow"]
 
 
-def test_reject_needs_a_reason_and_clears_the_submission(client, auth, township_board):
+def test_rule5_reject_needs_a_reason_and_clears_the_submission(client, auth, township_board):
     auth.login("sup")
     node_id = township_board["nodes"]["review"]
     response = _move(auth, node_id, "doing")
@@ -230,7 +230,7 @@ def _submit(auth, node_id, files, note="已取得施工许可证", htmx=True):
     return auth.post(f"/nodes/{node_id}/submit", data, page=f"/nodes/{node_id}/submit", headers=headers, content_type="multipart/form-data")
 
 
-def test_sign_off_with_evidence(app, client, auth, township_board):
+def test_rule5_sign_off_with_evidence(app, client, auth, township_board):
     import io
 
     auth.login("staff")

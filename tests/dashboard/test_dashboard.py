@@ -7,17 +7,15 @@ from datetime import UTC, date, datetime
 import pytest
 
 from portal.core.extensions import db
+from portal.dashboard.progress import elapsed_share, project_colour, project_progress
 from portal.dashboard.services import (
     Filters,
     card_counts,
     category_figures,
-    elapsed_share,
     key_supervision_nodes,
     overdue_nodes,
-    project_colour,
-    project_progress,
-    year_timeline,
 )
+from portal.dashboard.timeline import year_timeline
 from portal.models import CardEvent, ScoringPolicy
 from portal.rankings.services import completion_by_category
 from tests import factories as f
@@ -40,7 +38,7 @@ TODAY = date(2026, 6, 15)
         (0.00, 1.00, "red"),
     ],
 )
-def test_project_colour_at_its_thresholds(closed, elapsed, colour):
+def test_rule8_project_colour_at_its_thresholds(closed, elapsed, colour):
     assert project_colour(closed, elapsed, 10, 25) == colour
 
 
@@ -52,7 +50,7 @@ def test_elapsed_share_is_clamped_and_handles_a_one_day_schedule():
     assert elapsed_share(None, date(2026, 3, 1), date(2026, 3, 1)) is None
 
 
-def test_project_colours_use_weights_dates_node_span_and_the_policy(app):
+def test_rule8_project_colours_use_weights_dates_node_span_and_the_policy(app):
     # Schedule 2026-01-01..2026-12-31: on 2026-07-02, 182 of 364 days (50 %) have elapsed.
     year = dict(start_date=date(2026, 1, 1), end_date=date(2026, 12, 31))
     green = f.project(**year)
@@ -294,7 +292,7 @@ def test_cadre_figures(categorised_county, client, auth):
         categorised_county["nodes"][key].responsible_user = person
     f.user("leader1", roles=["leader"])
     db.session.commit()
-    from portal.dashboard.services import cadre_cards_by_month, cadre_figures
+    from portal.dashboard.cadres import cadre_cards_by_month, cadre_figures
 
     (figures,) = cadre_figures(2026, TODAY)
     assert (figures.name, figures.nodes, figures.done, figures.overdue) == ("张三", 3, 2, 1)

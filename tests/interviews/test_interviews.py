@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from portal.audit import services as audit
+from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.interviews import services
-from portal.interviews.services import InterviewError
 from portal.models import AuditEntry, CardEvent, Interview, Notification, User
 from portal.sweeps.services import sweep
 from tests import factories as f
@@ -356,7 +356,7 @@ def test_a_concurrent_change_is_not_overwritten(app, unit_with_interview, clock)
     # Someone else cancels it in the meantime; this session still holds the old state.
     db.session.execute(update(Interview).where(Interview.id == interview.id).values(state="cancelled")
                        .execution_options(synchronize_session=False))
-    with pytest.raises(InterviewError) as refused:
+    with pytest.raises(Refused) as refused:
         services.schedule(unit_with_interview["sup"], interview, datetime(2026, 6, 18, 7, 0, tzinfo=UTC), "会议室", None, "李强", "",
                           clock=clock)
     assert refused.value.status == 409
@@ -367,6 +367,6 @@ def test_services_refuse_naive_times_and_non_supervisors(app, unit_with_intervie
     interview = _interview(unit_with_interview)
     with pytest.raises(ValueError):
         services.schedule(unit_with_interview["sup"], interview, datetime(2026, 6, 18, 15, 0), "会议室", None, "李强", "", clock=clock)
-    with pytest.raises(InterviewError) as refused:
+    with pytest.raises(Refused) as refused:
         services.propose_manual(unit_with_interview["leader"], unit_with_interview["unit"], [], "理由", clock=clock)
     assert refused.value.status == 403 and "只有督查人员" in refused.value.message

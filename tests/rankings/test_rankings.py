@@ -21,7 +21,7 @@ def test_period_bounds_iso_weeks_across_the_year_end():
     assert period_bounds("year", date(2026, 6, 1)) == (date(2026, 1, 1), date(2026, 12, 31))
 
 
-def test_rank_ties_break_on_on_time_rate_then_red_cards():
+def test_rule7_rank_ties_break_on_on_time_rate_then_red_cards():
     rows = rank([
         UnitScore(1, "甲", score=3, green=3, yellow=1),          # 75 %
         UnitScore(2, "乙", score=3, green=3, yellow=0),          # 100 %
@@ -32,7 +32,7 @@ def test_rank_ties_break_on_on_time_rate_then_red_cards():
     assert [(r.rank, r.unit.name) for r in rows] == [(1, "丁"), (2, "乙"), (2, "戊"), (4, "丙"), (5, "甲")]
 
 
-def test_rank_units_without_judged_nodes_count_as_zero_percent():
+def test_rule7_rank_units_without_judged_nodes_count_as_zero_percent():
     rows = rank([UnitScore(1, "甲", score=0), UnitScore(2, "乙", score=0, green=1, yellow=1, red=0)])
     assert [r.unit.name for r in rows] == ["乙", "甲"]
     assert rows[1].unit.on_time_rate is None
@@ -43,7 +43,7 @@ def _card(node, colour, points, day, withdrawn=False):
                              is_withdrawn=withdrawn, is_manual=withdrawn or colour == "red" and points == -5))
 
 
-def test_league_tables_sum_cards_skip_withdrawn_and_show_movement(app):
+def test_rule7_league_tables_sum_cards_skip_withdrawn_and_show_movement(app):
     towns = f.league("乡镇联赛")
     solo = f.league("园区联赛")
     a, b, c = f.unit("甲镇", league=towns), f.unit("乙镇", league=towns), f.unit("丙镇", league=towns)

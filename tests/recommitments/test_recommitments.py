@@ -38,7 +38,7 @@ def late(app, clock):
 
 
 
-def test_file_and_approve_sets_the_committed_deadline(login_as, app, late):
+def test_rule3_file_and_approve_sets_the_committed_deadline(login_as, app, late):
     staff = login_as("staff")
     response = staff.post(f"/nodes/{late}/recommit", {"reason": "3户未签订协议，正在做群众工作", "new_deadline": "2026-07-10"}, page=f"/nodes/{late}")
     assert response.status_code == 303
@@ -73,7 +73,7 @@ def test_bad_dates_are_refused(login_as, app, late, new_date, message):
     assert db.session.scalars(select(Recommitment)).all() == []
 
 
-def test_rejection_needs_a_comment_and_leaves_no_committed_date(login_as, app, late):
+def test_rule3_rejection_needs_a_comment_and_leaves_no_committed_date(login_as, app, late):
     staff = login_as("staff")
     staff.post(f"/nodes/{late}/recommit", {"reason": "原因", "new_deadline": "2026-07-10"}, page=f"/nodes/{late}")
     request = db.session.scalars(select(Recommitment)).one()
@@ -85,7 +85,7 @@ def test_rejection_needs_a_comment_and_leaves_no_committed_date(login_as, app, l
     assert db.session.get(Node, late).committed_deadline is None
 
 
-def test_nodes_without_a_yellow_card_need_no_re_commitment(login_as, app, late):
+def test_rule3_nodes_without_a_yellow_card_need_no_re_commitment(login_as, app, late):
     node = db.session.get(Node, late)
     fresh = f.node(node.project, deadline=date(2026, 8, 1))
     db.session.commit()

@@ -57,7 +57,7 @@ def approve(node, on: date, new_date: date, leader):
     node.committed_deadline = new_date
 
 
-def test_on_time_gets_no_card(township_project, clock):
+def test_rule2_on_time_gets_no_card(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 6, 10))
     submitted(node, date(2026, 6, 10))
     db.session.commit()
@@ -65,7 +65,7 @@ def test_on_time_gets_no_card(township_project, clock):
     assert cards() == []
 
 
-def test_late_gets_yellow_from_the_next_day_once(township_project, clock):
+def test_rule2_late_gets_yellow_from_the_next_day_once(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 6, 10), weight=2)
     db.session.commit()
     assert run(clock, date(2026, 6, 10)).yellow == 0  # due today: not late yet
@@ -82,7 +82,7 @@ def test_late_gets_yellow_from_the_next_day_once(township_project, clock):
     assert len(cards(node)) == 1
 
 
-def test_submitted_late_before_the_sweep_ran_still_gets_yellow(township_project, clock):
+def test_rule2_submitted_late_before_the_sweep_ran_still_gets_yellow(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 6, 10))
     submitted(node, date(2026, 6, 12))
     db.session.commit()
@@ -90,7 +90,7 @@ def test_submitted_late_before_the_sweep_ran_still_gets_yellow(township_project,
     assert [(c.colour, c.effective_date) for c in cards(node)] == [("yellow", date(2026, 6, 11))]
 
 
-def test_red_after_the_committed_deadline_passes(township_project, clock):
+def test_rule4_red_after_the_committed_deadline_passes(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 6, 10))
     db.session.commit()
     run(clock, date(2026, 6, 11))
@@ -105,7 +105,7 @@ def test_red_after_the_committed_deadline_passes(township_project, clock):
     assert node.card == "red" and node.is_key_supervision
 
 
-def test_finished_by_the_committed_deadline_stays_yellow(township_project, clock):
+def test_rule4_finished_by_the_committed_deadline_stays_yellow(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 6, 10))
     db.session.commit()
     run(clock, date(2026, 6, 11))
@@ -116,7 +116,7 @@ def test_finished_by_the_committed_deadline_stays_yellow(township_project, clock
     assert [c.colour for c in cards(node)] == ["yellow"]
 
 
-def test_grace_period_counts_working_days_across_a_holiday_and_a_make_up_day(township_project, clock):
+def test_rule10_grace_period_counts_working_days_across_a_holiday_and_a_make_up_day(township_project, clock):
     # Deadline Wed 2026-04-29 → yellow Thu 04-30 (working day 1). 05-01, 05-04 and
     # 05-05 are Labour Day holidays; Sat 05-09 is a make-up working day. Working
     # days 2–5: 05-06, 05-07, 05-08, 05-09. So red only from Sun 05-10 — not
@@ -130,14 +130,14 @@ def test_grace_period_counts_working_days_across_a_holiday_and_a_make_up_day(tow
     assert cards(node, "red")[0].effective_date == date(2026, 5, 10)
 
 
-def test_never_re_committed_turns_red_even_when_the_sweep_runs_late(township_project, clock):
+def test_rule4_never_re_committed_turns_red_even_when_the_sweep_runs_late(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 4, 29))
     db.session.commit()
     run(clock, date(2026, 5, 20))  # first sweep in three weeks
     assert [(c.colour, c.effective_date) for c in cards(node)] == [("yellow", date(2026, 4, 30)), ("red", date(2026, 5, 10))]
 
 
-def test_rejected_re_commitment_does_not_stop_red(township_project, clock):
+def test_rule4_rejected_re_commitment_does_not_stop_red(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 6, 10))
     db.session.add(Recommitment(node=node, reason="理由不充分", new_deadline=date(2026, 6, 30), state="rejected",
                                 decided_by_id=township_project["leader"].id, decided_at=local(date(2026, 6, 12))))
@@ -148,7 +148,7 @@ def test_rejected_re_commitment_does_not_stop_red(township_project, clock):
     assert run(clock, date(2026, 6, 18)).red == 1
 
 
-def test_approval_after_the_grace_period_is_too_late(township_project, clock):
+def test_rule4_approval_after_the_grace_period_is_too_late(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 6, 10))
     db.session.commit()
     run(clock, date(2026, 6, 11))
@@ -158,7 +158,7 @@ def test_approval_after_the_grace_period_is_too_late(township_project, clock):
     assert [(c.colour, c.effective_date) for c in cards(node)] == [("yellow", date(2026, 6, 11)), ("red", date(2026, 6, 18))]
 
 
-def test_finished_within_grace_stays_yellow(township_project, clock):
+def test_rule4_finished_within_grace_stays_yellow(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 6, 10))
     db.session.commit()
     run(clock, date(2026, 6, 11))
@@ -168,7 +168,7 @@ def test_finished_within_grace_stays_yellow(township_project, clock):
     assert [c.colour for c in cards(node)] == ["yellow"]
 
 
-def test_withdrawn_cards_are_never_issued_again(township_project, clock):
+def test_rule9_withdrawn_cards_are_never_issued_again(township_project, clock):
     node = f.node(township_project["project"], deadline=date(2026, 6, 10))
     db.session.commit()
     run(clock, date(2026, 6, 11))
@@ -179,7 +179,7 @@ def test_withdrawn_cards_are_never_issued_again(township_project, clock):
     assert len(cards(node)) == 1
 
 
-def test_catch_up_after_three_missed_days_equals_daily_sweeps(township_project, clock):
+def test_rule9_catch_up_after_three_missed_days_equals_daily_sweeps(township_project, clock):
     project = township_project["project"]
     nodes = [f.node(project, title=f"节点{i}", deadline=date(2026, 6, 8) + timedelta(days=i)) for i in range(4)]
     submitted(nodes[3], date(2026, 6, 12))  # late by a day, submitted before anyone swept
@@ -223,7 +223,7 @@ def test_due_soon_is_warned_once_and_notified(township_project, clock):
     assert [n.user_id for n in notes] == [township_project["staff"].id]
 
 
-def test_interviews_for_a_red_card_and_for_three_yellows_in_a_month(township_project, clock):
+def test_rule6_interviews_for_a_red_card_and_for_three_yellows_in_a_month(township_project, clock):
     project = township_project["project"]
     for day in (2, 3, 4):
         f.node(project, deadline=date(2026, 6, day))
