@@ -9,8 +9,17 @@ from portal.models.meeting import (
     Interview,
     interview_card,
 )
-from portal.models.node import CARDS, EVIDENCE_KINDS, STATUSES, Evidence, Node, ProgressEntry
-from portal.models.org import League, Unit
+from portal.models.node import (
+    CARDS,
+    EVIDENCE_KINDS,
+    OPEN_STATUSES,
+    STATUSES,
+    Evidence,
+    Node,
+    ProgressEntry,
+    node_co_unit,
+)
+from portal.models.org import League, Unit, UnitAlias
 from portal.models.project import (
     STAGES,
     Category,
@@ -19,16 +28,24 @@ from portal.models.project import (
     project_co_unit,
     project_contact,
 )
-from portal.models.system import AuditEntry, CalendarDay, JobRun, Notification, ScoringPolicy
+from portal.models.system import (
+    AuditEntry,
+    CalendarDay,
+    CountySetting,
+    JobRun,
+    LedgerMapping,
+    Notification,
+    ScoringPolicy,
+)
 from portal.models.user import ROLES, LoginAttempt, User, UserRole, UserSession, leader_unit
 
 __all__ = [
     "Base", "UTCDateTime", "utcnow",
     "CardEvent", "Recommitment", "COLOURS", "RECOMMIT_STATES",
     "Document", "Interview", "interview_card", "DOCUMENT_KINDS", "INTERVIEW_STATES",
-    "Evidence", "Node", "ProgressEntry", "CARDS", "STATUSES", "EVIDENCE_KINDS",
-    "League", "Unit",
+    "Evidence", "Node", "ProgressEntry", "CARDS", "STATUSES", "OPEN_STATUSES", "EVIDENCE_KINDS", "node_co_unit",
+    "League", "Unit", "UnitAlias",
     "Category", "Project", "Theme", "project_co_unit", "project_contact", "STAGES",
-    "AuditEntry", "CalendarDay", "JobRun", "Notification", "ScoringPolicy",
+    "AuditEntry", "CalendarDay", "CountySetting", "JobRun", "LedgerMapping", "Notification", "ScoringPolicy",
     "LoginAttempt", "User", "UserRole", "UserSession", "leader_unit", "ROLES",
 ]

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +35,15 @@ STATUSES = ("todo", "doing", "review", "done")
 OPEN_STATUSES = ("todo", "doing")
 # 牌: not yet judged, then green / yellow / red.
 CARDS = ("none", "green", "yellow", "red")
+
+# 配合单位: co-responsible units see the node on their boards, read-only; cards
+# and points go to the responsible unit only.
+node_co_unit = Table(
+    "node_co_unit",
+    Base.metadata,
+    Column("node_id", Integer, ForeignKey("node.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", Integer, ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 class Node(Base):
@@ -55,10 +76,13 @@ class Node(Base):
     title: Mapped[str] = mapped_column(String(120))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     responsible_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    # The responsible person as the ledger names them, when they have no account.
+    responsible_name: Mapped[str] = mapped_column(String(40), default="")
     deadline: Mapped[date] = mapped_column(Date)
     # Set when a leader approves a re-commitment (超期说明与重新承诺).
     committed_deadline: Mapped[date | None] = mapped_column(Date)
     standard: Mapped[str] = mapped_column(Text)  # 销号标准
+    note: Mapped[str] = mapped_column(Text, default="")  # 备注, from the ledger
     weight: Mapped[int] = mapped_column(Integer, default=1)
     is_major: Mapped[bool] = mapped_column(Boolean, default=False)  # on the year timeline
     is_key_supervision: Mapped[bool] = mapped_column(Boolean, default=False)  # 重点督办
@@ -84,6 +108,7 @@ class Node(Base):
 
     project: Mapped[Project] = relationship(back_populates="nodes")
     unit: Mapped[Unit] = relationship()
+    co_units: Mapped[list[Unit]] = relationship(secondary=node_co_unit, order_by="Unit.sort_order")
     responsible_user: Mapped[User | None] = relationship(foreign_keys=[responsible_user_id])
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
@@ -127,6 +152,11 @@ class Node(Base):
     def days_overdue(self, today: date) -> int:
         """Days past the effective deadline of an open node (0 when submitted or not yet due)."""
         return max(0, (today - self.effective_deadline).days) if self.is_open else 0
+
+    @property
+    def responsible_label(self) -> str:
+        """Who answers for the node: the account's name, or the name the ledger gave."""
+        return self.responsible_user.display_name if self.responsible_user else self.responsible_name
 
     def __repr__(self) -> str:
         return f"<Node {self.id} {self.title}>"

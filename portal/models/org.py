@@ -44,6 +44,9 @@ class Unit(Base):
 
     league: Mapped[League | None] = relationship(back_populates="units")
     members: Mapped[list[User]] = relationship(back_populates="unit", foreign_keys="User.unit_id")
+    aliases: Mapped[list[UnitAlias]] = relationship(
+        back_populates="unit", order_by="UnitAlias.name", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def label(self) -> str:
@@ -51,3 +54,18 @@ class Unit(Base):
 
     def __repr__(self) -> str:
         return f"<Unit {self.name}>"
+
+
+class UnitAlias(Base):
+    """Another name a unit is written under in ledgers (县发展改革委 for 县发展和改革委员会, an older name)."""
+
+    __tablename__ = "unit_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+    unit: Mapped[Unit] = relationship(back_populates="aliases")
+
+    def __repr__(self) -> str:
+        return f"<UnitAlias {self.name} → {self.unit_id}>"

@@ -49,6 +49,9 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Set on accounts made with a one-time password (the organisation import, a reset):
+    # the next login leads to the password form before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
     unit: Mapped[Unit | None] = relationship(back_populates="members", foreign_keys=[unit_id])
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan")
