@@ -1,165 +1,325 @@
-"""Checking a read ledger: every cell of every row, and the rows against each other and the database.
+"""Checking a read ledger: every cell of every data row, the rows against each other and the database.
 
-Units, categories, themes and people are looked up once; the result is the
-checked rows and the row-by-row problems.
+Works on the rows ``layout.detect`` found, whatever the layout (our template
+is one layout among others). Units, categories, themes and people are looked
+up once; the result is the checked rows, the row-by-row problems that refuse
+the file, and the notes that do not (hidden rows, ignored columns, a person
+kept by name, a node overdue at go-live).
+
+Values are read the way offices write them (``values``); a unit is found by
+its name, short name, alias or a normalised spelling (``matching``), and an
+unknown one is refused with suggestions unless the caller decided what it is
+(``Options.units``) or asked to create it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from portal.core.extensions import db
 from portal.core.forms import has_markup
-from portal.ledger.columns import (
-    COLUMNS,
-    INDEX,
-    NODE_COLUMNS,
-    PROJECT_COLUMNS,
-    STAGE_CODES,
-    STAGE_NAMES,
-    Column,
-    letter,
-)
-from portal.ledger.reading import (
-    REPORTED,
-    Problem,
-    _as_text,
-    _Bad,
-    _blank,
-    _date,
-    _flag,
-    _integer,
-    _money,
-    code_of,
-)
-from portal.models import Category, Node, Project, Theme, Unit, User, UserRole
+from portal.ledger import matching, values
+from portal.ledger.columns import COLUMNS, MAX_MONEY, NO, STAGE_CODES, STAGE_NAMES, YES, Column
+from portal.ledger.layout import SheetLayout, blank
+from portal.ledger.reading import Problem
+from portal.models import Category, Node, Project, Theme, Unit, UnitAlias, User, UserRole
 
 MISSING = object()  # a value that could not be read (its problem is already reported)
+BY_KEY = {c.key: c for c in COLUMNS}
+EXTRA = {  # fields real ledgers have beyond the template's columns
+    "co_units": Column("co_units", "配合单位", "units", False, 20, "", 300, False),
+    "finished": Column("finished", "完成情况", "finished", False, 12, "", 500, False),
+    "completed_on": Column("completed_on", "完成时间", "date", False, 12, "", None, False),
+    "note": Column("note", "备注", "text", False, 20, "", 1000, False),
+}
+FIELDS = {**BY_KEY, **EXTRA}
+# Required wherever the ledger has them; code, category, year and the lead unit can be supplied otherwise.
+REQUIRED_COLUMNS = ("name", "title", "unit", "deadline", "standard")
+YES_WORDS = {YES, "√", "✓", "✔"}
+NO_WORDS = {NO, "×", "✗"}
 
 
-def _text(raw: Any, column: Column) -> str:
-    text = _as_text(raw)
-    if has_markup(text):
-        raise _Bad("不能包含 HTML 标签或脚本。")
-    if column.max_len and len(text) > column.max_len:
-        raise _Bad(f"不能超过 {column.max_len} 个字（现有 {len(text)} 个）。")
-    return text
+class Bad(Exception):
+    """One cell's problem."""
 
+
+@dataclass
+class Options:
+    """What the importer is told besides the file (the CLI's flags, the wizard's choices)."""
+
+    year: int | None = None  # the ledger's year when no column or title says it
+    category: str | None = None  # the category of rows that name none
+    create_units: bool = False  # create units the county does not have yet
+    go_live: date | None = None  # 启用日期; None: the county's setting, else the day of the import
+    sheet: str | None = None  # read only this sheet
+    mapping: dict[str, str] | None = None  # header as written → field ("" ignores the column)
+    units: dict[str, int] = field(default_factory=dict)  # a ledger's unit name → the unit it means
+    county_names: tuple[str, ...] = ()
+
+
+@dataclass
+class Note:
+    """Something the report says that does not refuse the file."""
+
+    message: str
+    sheet: str = ""
+    row: int | None = None
+
+    def __str__(self) -> str:
+        where = f"“{self.sheet}”第 {self.row} 行：" if self.row is not None else (f"“{self.sheet}”：" if self.sheet else "")
+        return where + self.message
+
+
+@dataclass
+class NewUnit:
+    """A unit the import will create (``Options.create_units``)."""
+
+    name: str
+    id: int | None = None
+
+
+@dataclass
+class CheckedRow:
+    sheet: str
+    number: int
+    project: dict[str, Any]
+    node: dict[str, Any] | None  # None: a project row without a node
+    present: set[str]  # the fields this row's sheet has a column for
+    ok: bool = True
+
+
+@dataclass
+class Checked:
+    rows: list[CheckedRow] = field(default_factory=list)
+    projects: dict[str, CheckedRow] = field(default_factory=dict)  # code → its first row
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    new_units: dict[str, NewUnit] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)  # new alias → unit id (the caller's choices)
+    go_live: date | None = None
+    overdue_open: int = 0
+    ignored_rows: int = 0
+    hidden_rows: int = 0
 
 
 class Lookups:
     """Everything the checks need, loaded once (no query per row)."""
 
-    def __init__(self, codes: set[str]):
+    def __init__(self, codes: set[str], names: set[tuple[int | None, str]]):
         self.categories = {c.name: c for c in db.session.scalars(select(Category))}
         self.themes = {t.name: t for t in db.session.scalars(select(Theme))}
-        units = db.session.scalars(select(Unit)).all()
-        self.units = {u.name: u for u in units}
-        shorts: dict[str, list[Unit]] = defaultdict(list)
-        for u in units:
-            if u.short_name and u.short_name not in self.units:
-                shorts[u.short_name].append(u)
-        self.unit_shorts = shorts
-        self.users = {u.username: u for u in db.session.scalars(select(User))}
+        self.unit_list = db.session.scalars(select(Unit)).all()
+        self.units_by_id = {u.id: u for u in self.unit_list}
+        self.aliases = defaultdict(list)
+        for alias in db.session.scalars(select(UnitAlias)):
+            self.aliases[alias.unit_id].append(alias.name)
+        self.candidates = [(u.id, u.name, u.short_name, self.aliases[u.id]) for u in self.unit_list]
+        self.users = db.session.scalars(select(User)).all()
+        self.by_username = {u.username: u for u in self.users}
         self.leaders = set(db.session.scalars(select(UserRole.user_id).where(UserRole.role == "leader")))
         self.projects: dict[str, Project] = {}
+        self.by_name: dict[tuple[int, str], list[Project]] = defaultdict(list)
         code_list = sorted(codes)
         for start in range(0, len(code_list), 500):
-            chunk = code_list[start:start + 500]
-            for p in db.session.scalars(select(Project).where(Project.code.in_(chunk))):
+            for p in db.session.scalars(select(Project).where(Project.code.in_(code_list[start:start + 500]))):
                 self.projects[p.code] = p
+        name_list = sorted({n for _y, n in names})
+        for start in range(0, len(name_list), 500):
+            for p in db.session.scalars(select(Project).where(Project.name.in_(name_list[start:start + 500]))):
+                self.by_name[(p.year, p.name)].append(p)
+                self.projects.setdefault(p.code, p)
         self.nodes: dict[int, dict[str, list[Node]]] = defaultdict(lambda: defaultdict(list))
         ids = [p.id for p in self.projects.values()]
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            for n in db.session.scalars(select(Node).where(Node.project_id.in_(chunk)).order_by(Node.id)):
+            for n in db.session.scalars(select(Node).where(Node.project_id.in_(ids[start:start + 500])).order_by(Node.id)):
                 self.nodes[n.project_id][n.title].append(n)
 
-    def unit(self, name: str, current_id: int | None) -> Unit:
-        found = self.units.get(name)
-        if found is None:
-            candidates = self.unit_shorts.get(name, [])
-            if len(candidates) > 1:
-                raise _Bad(f"简称“{name}”对应多个单位，请填写单位全称。")
-            found = candidates[0] if candidates else None
-        if found is None:
-            raise _Bad(f"没有名为“{name}”的单位。")
+    def unit(self, name: str, current_id: int | None, options: Options, checked: Checked) -> Unit | NewUnit:
+        chosen = options.units.get(name)
+        if chosen is not None and chosen in self.units_by_id:
+            found = self.units_by_id[chosen]
+            if not matching.match_unit(name, self.candidates, county_names=list(options.county_names)):
+                checked.aliases.setdefault(name, found.id)
+            return found
+        found_id = matching.match_unit(name, self.candidates, county_names=list(options.county_names))
+        if found_id is None:
+            exact_short = [u for u in self.unit_list if u.short_name == name]
+            if len(exact_short) > 1:
+                raise Bad(f"简称“{name}”对应多个单位，请填写单位全称。")
+        if found_id is None:
+            if options.create_units:
+                return checked.new_units.setdefault(name, NewUnit(name))
+            suggestions = matching.suggest_units(name, self.candidates, county_names=list(options.county_names), limit=3)
+            hint = "（可能是：" + "、".join(s.name for s in suggestions) + "）" if suggestions else ""
+            raise Bad(f"没有名为“{name}”的单位{hint}。")
+        found = self.units_by_id[found_id]
         if not found.is_active and found.id != current_id:
-            raise _Bad(f"单位“{name}”已停用。")
+            raise Bad(f"单位“{name}”已停用。")
         return found
 
     def named(self, table: dict, what: str, name: str, current_id: int | None):
         found = table.get(name)
         if found is None:
-            raise _Bad(f"没有名为“{name}”的{what}。")
+            raise Bad(f"没有名为“{name}”的{what}。")
         if not found.is_active and found.id != current_id:
-            raise _Bad(f"{what}“{name}”已停用。")
+            raise Bad(f"{what}“{name}”已停用。")
         return found
 
-    def user(self, username: str, current_id: int | None, *, leader: bool) -> User:
-        found = self.users.get(username)
+    def person(self, name: str, unit: Unit | NewUnit | None, current_id: int | None) -> User | None:
+        """The account a ledger's 责任人 means: its username, or its display name in the responsible unit (or the county, if unique)."""
+        found = self.by_username.get(name)
         if found is None:
-            raise _Bad(f"没有用户名为“{username}”的账号（请填写登录用户名，不是姓名）。")
-        if found.id == current_id:
-            return found
-        if not found.is_active_account:
-            raise _Bad(f"账号“{username}”已停用。")
-        if leader and found.id not in self.leaders:
-            raise _Bad(f"“{username}”不是县领导账号，包保领导须为县领导。")
-        if not leader and found.unit_id is None:
-            raise _Bad(f"账号“{username}”不属于任何单位，不能作为责任人。")
+            same = [u for u in self.users if u.display_name == name and u.is_active_account]
+            in_unit = [u for u in same if isinstance(unit, Unit) and u.unit_id == unit.id]
+            found = in_unit[0] if len(in_unit) == 1 else (same[0] if len(same) == 1 and not in_unit else None)
+        if found is None or (not found.is_active_account and found.id != current_id) or found.unit_id is None:
+            return None
+        return found
+
+    def leader(self, name: str, current_id: int | None) -> User | None:
+        found = self.by_username.get(name)
+        if found is None:
+            named = [u for u in self.users if u.display_name == name and u.id in self.leaders and u.is_active_account]
+            found = named[0] if len(named) == 1 else None
+        if found is None:
+            return None
+        if found.id != current_id and (not found.is_active_account or found.id not in self.leaders):
+            raise Bad(f"“{name}”不是县领导账号，包保领导须为县领导。")
         return found
 
 
-@dataclass
-class _Row:
-    number: int
-    project: dict[str, Any]
-    node: dict[str, Any] | None  # None: a project row without a node
-    ok: bool = True
+def _text(raw: Any, column: Column) -> str:
+    text = _as_text(raw)
+    if has_markup(text):
+        raise Bad("不能包含 HTML 标签或脚本。")
+    if column.max_len and len(text) > column.max_len:
+        raise Bad(f"不能超过 {column.max_len} 个字（现有 {len(text)} 个）。")
+    return text
 
 
-@dataclass
-class _Checked:
-    rows: list[_Row] = field(default_factory=list)
-    projects: dict[str, _Row] = field(default_factory=dict)  # code → its first row
-    problems: list[Problem] = field(default_factory=list)
+def _as_text(raw: Any) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        raise Bad("应填写文字，不是“TRUE/FALSE”。")
+    if isinstance(raw, int):
+        return str(raw)
+    if isinstance(raw, float):
+        return str(int(raw)) if raw.is_integer() else repr(raw)
+    if isinstance(raw, Decimal):
+        return str(raw)
+    if isinstance(raw, datetime | date | time):
+        raise Bad("应填写文字，不是日期或时间。")
+    if isinstance(raw, str):
+        return raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    raise Bad("无法识别的内容。")
 
 
-def _value(column: Column, raw: Any, lookups: Lookups, current: Any) -> Any:
-    """The checked value of one cell; ``current`` is the existing record's value (an id for references)."""
+def _integer(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and re.fullmatch(r"\d{1,9}", values.normalise_text(raw)):
+        return int(values.normalise_text(raw))
+    return None
+
+
+def _date(raw: Any, year: int | None) -> date | None:
+    if blank(raw):
+        return None
+    try:
+        return values.parse_date(raw, year=year)
+    except ValueError as error:
+        raise Bad(f"日期格式不正确（应为 2026-06-30）：{error}") from None
+
+
+def _money(raw: Any) -> Decimal:
+    message = "须为 0 到 999,999,999 之间的数字（单位万元，最多两位小数）。"
+    if blank(raw):
+        return Decimal("0.00")
+    if isinstance(raw, bool | datetime | date):
+        raise Bad(message)
+    if isinstance(raw, float | int | Decimal):
+        value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
+        if value != value.quantize(Decimal("0.01")):
+            raise Bad(message)
+    else:
+        try:
+            value = values.parse_money(raw)
+        except ValueError as error:
+            raise Bad(f"{message}{error}") from None
+        if value is None:
+            return Decimal("0.00")
+    if not value.is_finite() or value < 0 or value > MAX_MONEY:
+        raise Bad(message)
+    return value.quantize(Decimal("0.01"))
+
+
+def _flag(raw: Any) -> bool:
+    if blank(raw):
+        return False
+    if isinstance(raw, bool):
+        return raw
+    text = values.normalise_text(str(raw))
+    if text in YES_WORDS:
+        return True
+    if text in NO_WORDS:
+        return False
+    raise Bad(f"请填写“{YES}”或“{NO}”。")
+
+
+def generated_code(year: int, name: str) -> str:
+    """A project code for a ledger that has none: the same for the same project name and year on every import."""
+    return f"L{year}-{hashlib.sha1(name.encode()).hexdigest()[:8].upper()}"
+
+
+# -- one row --------------------------------------------------------------------
+
+
+def _value(column: Column, raw: Any, ctx: dict) -> Any:
+    """The checked value of one cell; ``ctx`` holds the lookups, the options, the year and the row's unit."""
     kind = column.kind
+    lookups: Lookups = ctx["lookups"]
     if kind in ("text", "code"):
         value = _text(raw, column)
         if kind == "code" and value and not re.fullmatch(r"[A-Za-z0-9_-]+", value):
-            raise _Bad("只能使用字母、数字、“-”或“_”。")
+            raise Bad("只能使用字母、数字、“-”或“_”。")
         return value
     if kind == "year":
-        if _blank(raw):
+        if blank(raw):
             return None
-        year = _integer(raw)
+        year = _integer(raw) if not isinstance(raw, str) else _integer(re.sub(r"年度?$", "", raw.strip()))
         if year is None or not 2000 <= year <= 2100:
-            raise _Bad("须为 2000 到 2100 之间的四位年份。")
+            raise Bad("须为 2000 到 2100 之间的四位年份。")
         return year
     if kind == "money":
         return _money(raw)
     if kind == "date":
-        return _date(raw)
+        return _date(raw, ctx["year"])
     if kind == "weight":
-        if _blank(raw):
+        if blank(raw):
             return 1
         weight = _integer(raw)
         if weight is None or not 1 <= weight <= 10:
-            raise _Bad("权重须为 1 到 10 的整数。")
+            raise Bad("权重须为 1 到 10 的整数。")
         return weight
     if kind == "flag":
         return _flag(raw)
+    if kind == "finished":
+        if isinstance(raw, datetime | date):
+            return True
+        return values.is_finished(raw) if not blank(raw) else None
     if kind == "stage":
         text = _as_text(raw)
         if not text:
@@ -168,122 +328,282 @@ def _value(column: Column, raw: Any, lookups: Lookups, current: Any) -> Any:
             return STAGE_CODES[text]
         if text in STAGE_NAMES:
             return text
-        raise _Bad(f"须为 {'、'.join(STAGE_NAMES.values())} 之一。")
-    # references by name
+        raise Bad(f"须为 {'、'.join(STAGE_NAMES.values())} 之一。")
+    if kind == "units":
+        names = values.split_units(_text(raw, column))
+        return [lookups.unit(n, None, ctx["options"], ctx["checked"]) for n in names]
     name = _text(raw, column)
     if not name:
         return None
+    current = ctx["current"].get(column.key)
     if kind == "category":
         return lookups.named(lookups.categories, "类别", name, current)
     if kind == "theme":
         return lookups.named(lookups.themes, "时光轴主题", name, current)
     if kind == "unit":
-        return lookups.unit(name, current)
+        names = values.split_units(name) or [name]
+        return [lookups.unit(n, current if i == 0 else None, ctx["options"], ctx["checked"]) for i, n in enumerate(names)]
     if kind == "leader":
-        return lookups.user(name, current, leader=True)
+        return lookups.leader(values.clean_person(name) or name, current)
     if kind == "person":
-        return lookups.user(name, current, leader=False)
+        return values.clean_person(name) or name
     raise AssertionError(kind)  # pragma: no cover
 
 
 CURRENT_FIELD = {
     "category": "category_id", "theme": "theme_id", "lead_unit": "lead_unit_id",
-    "lead_leader": "lead_leader_id", "unit": "unit_id", "responsible": "responsible_user_id",
+    "lead_leader": "lead_leader_id", "unit": "unit_id",
 }
 
 
 def _comparable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_comparable(v) for v in value)
+    if isinstance(value, NewUnit):
+        return ("new", value.name)
     return value.id if hasattr(value, "id") else value
 
 
-def check_rows(rows: list[tuple[int, list[Any]]], lookups: Lookups) -> _Checked:
-    """Check every cell of every row and the rows against each other and the database."""
-    out = _Checked()
-    seen_nodes: dict[tuple[str, str], int] = {}
+def _sheet_category(layout: SheetLayout, hint: str | None, lookups: Lookups, options: Options) -> Category | None:
+    """The category a sheet's name, a section heading or the caller names (in that order of closeness)."""
+    for text in (hint, layout.name):
+        if not text:
+            continue
+        text = values.normalise_text(text)
+        if text in lookups.categories:
+            return lookups.categories[text]
+        for name, category in sorted(lookups.categories.items(), key=lambda kv: -len(kv[0])):
+            if name in text:
+                return category
+    if options.category:
+        return lookups.categories.get(options.category)
+    return None
 
-    def problem(row: int, column: Column, message: str) -> None:
-        out.problems.append(Problem(message, row, column.header, letter(INDEX[column.key])))
 
-    for number, raw in rows:
-        code = code_of(raw[0])
-        existing = lookups.projects.get(code)
-        row = _Row(number, {}, {})
-        has_node = not all(_blank(raw[INDEX[c.key]]) for c in NODE_COLUMNS)
-        for column in COLUMNS:
-            if not column.project and not has_node:
-                continue
-            target = row.project if column.project else row.node
-            cell = raw[INDEX[column.key]]
-            current = None
-            if column.key in CURRENT_FIELD and existing is not None:
-                if column.project:
-                    current = getattr(existing, CURRENT_FIELD[column.key])
-                else:
-                    title = _as_text(raw[INDEX["title"]]) if isinstance(raw[INDEX["title"]], str) else None
-                    matches = lookups.nodes[existing.id].get(title or "", []) if title else []
-                    current = getattr(matches[0], CURRENT_FIELD[column.key]) if len(matches) == 1 else None
-            if cell is REPORTED:
-                target[column.key] = MISSING
-                row.ok = False
-                continue
-            try:
-                value = _value(column, cell, lookups, current)
-            except _Bad as bad:
-                problem(number, column, str(bad))
-                target[column.key] = MISSING
-                row.ok = False
-                continue
-            if column.required and value in (None, ""):
-                problem(number, column, "必填，不能为空。")
-                target[column.key] = MISSING
-                row.ok = False
-                continue
-            target[column.key] = value
-        if not has_node:
-            row.node = None
-        project, node = row.project, row.node
+def ledger_year(layouts: list[SheetLayout], options: Options, today: date) -> int:
+    """The year of dates written without one: the caller's, the title's, the most common year of the full dates, or this year."""
+    if options.year:
+        return options.year
+    for layout in layouts:
+        hint = values.year_hint(layout.titles + [layout.name])
+        if hint:
+            return hint
+    years: Counter = Counter()
+    for layout in layouts:
+        for row in layout.rows:
+            for key in ("deadline", "completed_on"):
+                raw = row.values.get(key)
+                if isinstance(raw, datetime | date):
+                    years[raw.year] += 1
+                elif isinstance(raw, str):
+                    match = re.search(r"(20\d\d)", values.normalise_text(raw))
+                    if match:
+                        years[int(match.group(1))] += 1
+    return years.most_common(1)[0][0] if years else today.year
 
-        start, end = project.get("start_date"), project.get("end_date")
-        if isinstance(start, date) and isinstance(end, date) and end < start:
-            problem(number, COLUMNS[INDEX["end_date"]], "结束日期不能早于开始日期。")
+
+def check_layouts(layouts: list[SheetLayout], lookups: Lookups, options: Options, *, today: date,
+                  go_live: date) -> Checked:
+    """Check every data row of every sheet; problems refuse the file, notes do not."""
+    out = Checked(go_live=go_live)
+    year = ledger_year(layouts, options, today)
+    seen_nodes: dict[tuple[str, str], tuple[str, int]] = {}
+    for layout in layouts:
+        if not layout.rows:
+            out.notes.append(Note(f"工作表未导入：{layout.reason or '没有数据行'}。", layout.name))
+            continue
+        present = set(layout.fields)
+        out.ignored_rows += len(layout.ignored)
+        out.hidden_rows += len(layout.hidden)
+        for number, words in layout.hidden:
+            out.notes.append(Note(f"隐藏的行未导入（{words or '空'}）。", layout.name, number))
+        for column in layout.unknown:
+            out.notes.append(Note(f"未识别的列“{column.label}”（{column.letter} 列）未导入。", layout.name))
+        for col in layout.unlabeled:
+            out.notes.append(Note(f"{col} 列有内容但没有表头，未导入。", layout.name))
+        for number, key in layout.formulas:
+            label, col = layout.where(key)
+            out.problems.append(Problem("不能含公式（文件中没有公式的计算结果），请复制后“选择性粘贴为数值”。",
+                                        number, label, col, sheet=layout.name))
+        missing = [k for k in REQUIRED_COLUMNS if k not in present and not (k == "name" and "code" in present)]
+        if missing:
+            names = "、".join(f"“{FIELDS[k].header}”" for k in missing)
+            out.problems.append(Problem(f"找不到{names}列：请在表头写明（可在导入向导中指定各列）。", None, None, None,
+                                        sheet=layout.name))
+            continue
+        for data in layout.rows:
+            _check_row(layout, data, present, lookups, options, year, go_live, out, seen_nodes)
+    _check_years_of_untouched_nodes(out, lookups)
+    out.problems.sort(key=lambda p: (p.sheet or "", p.row or 0, p.letter or ""))
+    return out
+
+
+def _check_row(layout, data, present, lookups, options, year, go_live, out: Checked, seen_nodes) -> None:
+    row = CheckedRow(layout.name, data.number, {}, {}, present)
+
+    def problem(key: str, message: str, raw: Any = None) -> None:
+        label, col = layout.where(key)
+        out.problems.append(Problem(message, data.number, label, col, sheet=layout.name,
+                                    value=None if blank(raw) else str(raw)[:60]))
+        row.ok = False
+
+    raw = data.values
+    formulas = {key for number, key in layout.formulas if number == data.number}
+    has_node = any(not blank(raw.get(k)) for k in ("title", "unit", "deadline", "standard", "responsible"))
+    code = _as_text(raw.get("code")) if not blank(raw.get("code")) and not isinstance(raw.get("code"), bool) else ""
+    existing = lookups.projects.get(code) if code else None
+    ctx = {"lookups": lookups, "options": options, "checked": out, "year": year, "current": {}}
+    row_year = year
+    if not blank(raw.get("year")):
+        try:
+            row_year = _value(FIELDS["year"], raw.get("year"), ctx) or year
+            ctx["year"] = row_year
+        except Bad:
+            pass
+    name_text = _as_text(raw.get("name")) if isinstance(raw.get("name"), str) else ""
+    if existing is None and not code and name_text:
+        matches = lookups.by_name.get((row_year, name_text), [])
+        existing = matches[0] if len(matches) == 1 else None
+    if existing is not None:
+        ctx["current"] = {k: getattr(existing, f) for k, f in CURRENT_FIELD.items() if k in BY_KEY and BY_KEY[k].project}
+    for key in [k for k in FIELDS if k in present or k in ("category", "year", "lead_unit")]:
+        column = FIELDS[key]
+        if not column.project and not has_node:
+            continue
+        if key == "responsible":
+            continue  # judged with the node's unit, below
+        target = row.project if column.project else row.node
+        cell = raw.get(key)
+        if key in formulas:  # reported with the sheet
+            target[key] = MISSING
             row.ok = False
-        year = project.get("year")
-        if node is not None and isinstance(year, int):
-            deadline = node.get("deadline")
-            if isinstance(deadline, date) and deadline.year != year:
-                problem(number, COLUMNS[INDEX["deadline"]],
-                        f"完成时限 {deadline.isoformat()} 不在项目年度（{year} 年）内。")
-                row.ok = False
+            continue
+        if not column.project and row.node.get("title") and existing is not None:
+            matches = lookups.nodes[existing.id].get(row.node["title"], [])
+            ctx["current"] = {**ctx["current"], **({"unit": matches[0].unit_id} if len(matches) == 1 else {})}
+        try:
+            value = _value(column, cell, ctx) if key in present else None
+        except Bad as bad:
+            problem(key, str(bad), cell)
+            target[key] = MISSING
+            continue
+        if key == "unit" and isinstance(value, list):
+            target["unit"], target["co_units_from_unit"] = value[0], value[1:]
+            value = value[0]
+        elif key == "lead_unit" and isinstance(value, list):
+            value = value[0]
+        if key == "category" and value is None:
+            value = _sheet_category(layout, data.category_hint, lookups, options)
+            if value is None:
+                problem(key, "没有类别：请加“类别”列、以类别命名工作表，或在导入时指定类别（--category）。")
+                target[key] = MISSING
+                continue
+        if key == "year" and value is None:
+            value = year
+        if key == "lead_unit" and value is None:
+            continue  # the first node's unit, below
+        required = column.required and key not in ("code", "lead_unit")
+        if required and value in (None, ""):
+            problem(key, "必填，不能为空。", cell)
+            target[key] = MISSING
+            continue
+        target[key] = value
+    project, node = row.project, (row.node if has_node else None)
+    row.node = node
+    if node is not None:
+        co = list(node.pop("co_units_from_unit", []))
+        extra = node.get("co_units")
+        if isinstance(extra, list):
+            co += [u for u in extra if u is not MISSING]
+        responsible_unit = node.get("unit")
+        if co or "co_units" in present:
+            node["co_units"] = [u for i, u in enumerate(co) if u is not responsible_unit and u not in co[:i]]
+        if "responsible" in present:
+            try:
+                person = _value(FIELDS["responsible"], raw.get("responsible"), ctx)
+            except Bad as bad:
+                problem("responsible", str(bad), raw.get("responsible"))
+                person = None
+            user = lookups.person(person, responsible_unit, None) if person else None
+            node["responsible"] = user
+            node["responsible_name"] = "" if user is not None else (person or "")[:40]
+    if project.get("lead_unit") is None and node is not None and node.get("unit") not in (None, MISSING):
+        project["lead_unit"] = node["unit"]
+    if project.get("lead_unit") is None and row.ok:
+        problem("lead_unit", "没有牵头单位：请填写“牵头单位”或节点的“责任单位”。")
+        project["lead_unit"] = MISSING
 
-        # The same project on several rows must say the same thing on each.
-        if isinstance(project.get("code"), str) and project["code"]:
-            first = out.projects.get(project["code"])
-            if first is None:
-                out.projects[project["code"]] = row
+    # Identity: the ledger's code, the project of the same name and year, or a code made from them.
+    if not code and isinstance(project.get("name"), str) and project["name"]:
+        same = lookups.by_name.get((project.get("year") if isinstance(project.get("year"), int) else year, project["name"]), [])
+        code = same[0].code if len(same) == 1 else generated_code(
+            project.get("year") if isinstance(project.get("year"), int) else year, project["name"])
+    project["code"] = code or MISSING
+
+    _check_dates(row, project, node, problem, go_live, out, lookups)
+    if isinstance(project.get("code"), str):
+        first = out.projects.get(project["code"])
+        if first is None:
+            out.projects[project["code"]] = row
+        else:
+            for key, column in BY_KEY.items():
+                if not column.project or key in ("code",) or key not in present or key not in first.present:
+                    continue
+                a, b = first.project.get(key), project.get(key)
+                if a is MISSING or b is MISSING or _comparable(a) == _comparable(b):
+                    continue
+                where = f"第 {first.number} 行" if first.sheet == layout.name else f"“{first.sheet}”第 {first.number} 行"
+                same = f"同一项目编号“{project['code']}”" if "code" in present else "同一项目"
+                problem(key, f"与{where}{same}的“{column.header}”不一致；同一项目各行的项目信息须相同。", raw.get(key))
+        if node is not None and isinstance(node.get("title"), str) and node["title"]:
+            key = (project["code"], node["title"])
+            if key in seen_nodes:
+                problem("title", f"与第 {seen_nodes[key][1]} 行重复：同一项目中节点名称不能重复。", node["title"])
             else:
-                for column in PROJECT_COLUMNS[1:]:
-                    a, b = first.project.get(column.key), project.get(column.key)
-                    if a is MISSING or b is MISSING:
-                        continue
-                    if _comparable(a) != _comparable(b):
-                        problem(number, column, f"与第 {first.number} 行同一项目编号“{project['code']}”的"
-                                f"“{column.header}”不一致；同一项目各行的项目信息须相同。")
-                        row.ok = False
-            if node is not None and isinstance(node.get("title"), str) and node["title"]:
-                key = (project["code"], node["title"])
-                if key in seen_nodes:
-                    problem(number, COLUMNS[INDEX["title"]],
-                            f"与第 {seen_nodes[key]} 行重复：同一项目中节点名称不能重复。")
-                    row.ok = False
-                else:
-                    seen_nodes[key] = number
-                if existing is not None and len(lookups.nodes[existing.id].get(node["title"], [])) > 1:
-                    problem(number, COLUMNS[INDEX["title"]],
-                            f"系统中该项目已有多个名为“{node['title']}”的节点，无法确定更新哪一个；请先在系统中改名。")
-                    row.ok = False
-        out.rows.append(row)
+                seen_nodes[key] = (layout.name, data.number)
+            existing = lookups.projects.get(project["code"])
+            if existing is not None and len(lookups.nodes[existing.id].get(node["title"], [])) > 1:
+                problem("title", f"系统中该项目已有多个名为“{node['title']}”的节点，无法确定更新哪一个；请先在系统中改名。")
+    out.rows.append(row)
 
-    # A changed project year must still hold the project's nodes that the file leaves alone.
+
+def _check_dates(row, project, node, problem, go_live, out: Checked, lookups: Lookups) -> None:
+    start, end = project.get("start_date"), project.get("end_date")
+    if isinstance(start, date) and isinstance(end, date) and end < start:
+        problem("end_date", "结束日期不能早于开始日期。")
+    year = project.get("year")
+    if node is None or not isinstance(year, int):
+        return
+    deadline = node.get("deadline")
+    if isinstance(deadline, date):
+        first, last = project_span(year, start, end)
+        if not first <= deadline <= last:
+            span = f"项目年度（{year} 年）" if (first, last) == (date(year, 1, 1), date(year, 12, 31)) \
+                else f"项目起止时间（{first.isoformat()} 至 {last.isoformat()}）"
+            problem("deadline", f"完成时限 {deadline.isoformat()} 不在{span}内。", deadline)
+    finished, completed = node.get("finished"), node.get("completed_on")
+    if completed is MISSING or finished is MISSING:
+        return
+    node["done_on"] = completed if isinstance(completed, date) else (deadline if finished and isinstance(deadline, date) else None)
+    if node["done_on"] is None and isinstance(deadline, date) and deadline < go_live and row.ok:
+        out.overdue_open += 1
+        out.notes.append(Note(f"节点“{node.get('title')}”完成时限 {deadline.isoformat()} 早于启用日期"
+                              f" {go_live.isoformat()}，台账未标为完成：已超期未完成，请督查人员研判（不自动记牌）。",
+                              row.sheet, row.number))
+
+
+def project_span(year: int, start: Any, end: Any) -> tuple[date, date]:
+    """The days a project's node deadlines may fall on: its year, widened to its start and end dates (cross-year plans)."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    if isinstance(start, date) and start < first:
+        first = start
+    if isinstance(end, date) and end > last:
+        last = end
+    return first, last
+
+
+def _check_years_of_untouched_nodes(out: Checked, lookups: Lookups) -> None:
+    """A changed project year must still hold the project's nodes that the file leaves alone."""
     for code, first in out.projects.items():
         existing = lookups.projects.get(code)
         year = first.project.get("year")
@@ -291,19 +611,11 @@ def check_rows(rows: list[tuple[int, list[Any]]], lookups: Lookups) -> _Checked:
             continue
         in_file = {r.node["title"] for r in out.rows
                    if r.node is not None and r.project.get("code") == code and isinstance(r.node.get("title"), str)}
+        span = project_span(year, first.project.get("start_date"), first.project.get("end_date"))
         for title, nodes in lookups.nodes[existing.id].items():
             for n in nodes:
-                if title not in in_file and n.deadline.year != year:
-                    problem(first.number, COLUMNS[INDEX["year"]],
-                            f"项目年度改为 {year} 年后，系统中该项目的节点“{title}”（完成时限 "
-                            f"{n.deadline.isoformat()}）将不在年度内；请在文件中一并调整该节点。")
-    out.problems.sort(key=lambda p: (p.row or 0, INDEX.get(key_of(p.column), 99)))
-    return out
-
-
-def key_of(header: str | None) -> str:
-    for column in COLUMNS:
-        if column.header == header:
-            return column.key
-    return ""
-
+                if title not in in_file and not span[0] <= n.deadline <= span[1]:
+                    out.problems.append(Problem(
+                        f"项目年度改为 {year} 年后，系统中该项目的节点“{title}”（完成时限 "
+                        f"{n.deadline.isoformat()}）将不在年度内；请在文件中一并调整该节点。",
+                        first.number, "年度", None, sheet=first.sheet))

@@ -58,6 +58,70 @@ def users_create(username, roles, unit_name, display_name, password_stdin):
         click.echo(f"password: {password}")
 
 
+@users_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--check", is_flag=True, help="Check the file and show what it would do; write nothing.")
+def users_import(path, check):
+    """Import leagues, units and users from one workbook (sheets 联赛, 单位, 用户); all or nothing.
+
+    A refused file lists every problem and exits with 1. A commit writes the
+    new accounts' one-time password sheet next to the file as <FILE>-passwords.pdf.
+    """
+    import os
+    from pathlib import Path
+
+    from portal.admin import orgchart
+    from portal.core.clock import get_clock
+    from portal.core.errors import Refused
+
+    with open(path, "rb") as fh:
+        data = fh.read(orgchart.MAX_BYTES + 1)
+    try:
+        report = orgchart.check(data)
+    except Refused as refusal:
+        click.echo(refusal.message, err=True)
+        raise SystemExit(1) from None
+    if not report.ok:
+        for line in orgchart.refusal_lines(report):
+            click.echo(line, err=True)
+        raise SystemExit(1)
+    for sheet in orgchart.SHEETS:
+        counts = report.counts(sheet.key)
+        click.echo(f"{sheet.title}: create={counts['create']} update={counts['update']} unchanged={counts['unchanged']}")
+    if check:
+        c = {s.key: report.counts(s.key) for s in orgchart.SHEETS}
+        click.echo(f"users import leagues_created={c['leagues']['create']} units_created={c['units']['create']} "
+                   f"units_updated={c['units']['update']} users_created={c['users']['create']} "
+                   f"users_updated={c['users']['update']} (check: nothing written)")
+        return
+    sheet_path = Path(path).with_suffix("").with_name(Path(path).stem + "-passwords.pdf")
+    if report.new_accounts and sheet_path.exists():
+        click.echo(f"{sheet_path} already exists (it may hold passwords not yet handed out): move it away first; "
+                   "nothing was imported", err=True)
+        raise SystemExit(1)
+    clock = get_clock()
+    try:
+        result = orgchart.apply(None, report, clock=clock)
+    except Refused as refusal:
+        db.session.rollback()
+        click.echo(refusal.message, err=True)
+        raise SystemExit(1) from None
+    if result.accounts:
+        pdf = orgchart.passwords_pdf(result.accounts, today=clock.today())
+        fd = os.open(sheet_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the passwords: for this user only
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pdf)
+    try:
+        db.session.commit()
+    except Exception:
+        if result.accounts:
+            sheet_path.unlink(missing_ok=True)
+        raise
+    if result.accounts:
+        click.echo(f"one-time passwords: {sheet_path}")
+    click.echo(result.line())
+
+
 @click.command("demo")
 @click.option("--today", "today", default=None, help="Anchor date YYYY-MM-DD (default: today).")
 @click.option("--reset", is_flag=True, help="Erase an existing database first.")
@@ -235,21 +299,58 @@ ledger_cli = AppGroup("ledger", help="Excel ledgers (台账) in and out.")
 
 @ledger_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def ledger_import(path):
-    """Import a ledger; a bad file is refused whole, with every reason, exit code 1."""
-    from portal.core.clock import get_clock
-    from portal.ledger.services import MAX_BYTES, LedgerError, import_ledger
+@click.option("--check", is_flag=True, help="Check and report what would change; write nothing.")
+@click.option("--sheet", default=None, help="Read only this sheet.")
+@click.option("--mapping", "mapping_name", default=None, help="A column mapping saved in the import wizard.")
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="The year of dates written without one.")
+@click.option("--category", default=None, help="The category of rows whose sheet or columns name none.")
+@click.option("--create-units", is_flag=True, help="Create the units the county does not have yet.")
+@click.option("--go-live", "go_live", default=None, help="The county's go-live date (启用日期), YYYY-MM-DD.")
+def ledger_import(path, check, sheet, mapping_name, year, category, create_units, go_live):
+    """Import a ledger laid out any way offices keep them; a bad file is refused whole, with every reason, exit 1.
 
+    The last line is ``ledger import rows=N projects_created=N … nodes_unchanged=N`` followed by the added counts.
+    """
+    from datetime import date
+
+    from portal.core.clock import get_clock
+    from portal.ledger.services import (
+        MAX_BYTES,
+        LedgerError,
+        Options,
+        county_names,
+        import_ledger,
+        saved_mapping,
+    )
+
+    try:
+        go_live_day = date.fromisoformat(go_live) if go_live else None
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--go-live") from None
+    mapping = None
+    if mapping_name:
+        mapping = saved_mapping(mapping_name)
+        if mapping is None:
+            raise click.BadParameter(f"no saved mapping named {mapping_name!r}", param_hint="--mapping")
+    options = Options(year=year, category=category, create_units=create_units, go_live=go_live_day, sheet=sheet,
+                      mapping=mapping, county_names=county_names())
     with open(path, "rb") as fh:
         data = fh.read(MAX_BYTES + 1)
     try:
-        result = import_ledger(None, data, clock=get_clock())
+        result = import_ledger(None, data, clock=get_clock(), options=options, filename=path, check=check)
     except LedgerError as error:
         db.session.rollback()
         for line in error.lines(limit=None):
             click.echo(line, err=True)
         raise SystemExit(1) from None
-    db.session.commit()
+    if check:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for note in result.notes:
+        click.echo(str(note), err=True)
+    if check:
+        click.echo("--check: the file would be imported as below; nothing was written.", err=True)
     click.echo(result.line())
 
 
