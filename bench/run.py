@@ -311,6 +311,37 @@ def pdf_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Fig
 # -- the machine and the report -----------------------------------------------------
 
 
+def ledger_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Figure]:
+    """A 5,000-row real-layout ledger: the check (nothing kept) and the import (rolled back), against reading the file."""
+    from bench.app import make_app
+    from bench.ledger import ROWS, bare_read, county_ledger
+    from portal.core.clock import get_clock
+    from portal.core.extensions import db
+    from portal.ledger.services import Options, county_names, import_ledger
+
+    app = make_app(url)
+    figures = []
+    with app.app_context():
+        data = county_ledger()
+        options = Options(year=2026, county_names=county_names(), create_units=True)
+
+        def check():
+            import_ledger(None, data, clock=get_clock(), options=options, check=True)
+            db.session.rollback()
+
+        def real():
+            result = import_ledger(None, data, clock=get_clock(), options=options)
+            assert result.nodes_created == ROWS, result.line()
+            db.session.flush()
+
+        base = lambda: bare_read(data)  # noqa: E731
+        figures.append(measure(Figure(f"ledger check ({ROWS:,} rows)", backend, max_seconds=10), check, base,
+                               runs=runs, warmup=warmup, reset=db.session.rollback, log=log))
+        figures.append(measure(Figure(f"ledger import ({ROWS:,} rows)", backend, max_seconds=20), real, base,
+                               runs=runs, warmup=warmup, reset=db.session.rollback, log=log))
+    return figures
+
+
 def machine(backends: list[str]) -> dict[str, str]:
     info = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     try:
@@ -374,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (fast figures do at least 15)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--only", default="board,move,sweep,ranking,pdf", help="comma-separated figures")
+    parser.add_argument("--only", default="board,move,sweep,ranking,pdf,ledger", help="comma-separated figures")
     parser.add_argument("--regenerate", action="store_true", help="rebuild the datasets even if present")
     parser.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
     args = parser.parse_args(argv)
@@ -400,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
             # The PDFs are of one county: 300 units in the weekly ranking.
             county = url if size.name == "county" else data.ensure(backend, "county", args.seed, force=args.regenerate)
             figures += pdf_figures(backend, county, args.runs, args.warmup, print)
+        if "ledger" in only:
+            county = url if size.name == "county" else data.ensure(backend, "county", args.seed, force=args.regenerate)
+            figures += ledger_figures(backend, county, max(3, args.runs // 2), args.warmup, print)
     elapsed = time.perf_counter() - started
     print()
     print(table(figures))

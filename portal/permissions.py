@@ -61,10 +61,12 @@ def can_view_project(actor: User, project: Project) -> bool:
 
 
 def can_view_node(actor: User, node: Node) -> bool:
+    """The node's unit, its 配合单位 (read-only), the project's contacts, and those who see every unit."""
     return (
         can_view_all_units(actor)
         or (_authenticated(actor) and actor.unit_id == node.unit_id)
         or is_project_contact(actor, node.project)
+        or (_authenticated(actor) and actor.unit_id is not None and any(u.id == actor.unit_id for u in node.co_units))
     )
 
 

@@ -23,7 +23,18 @@ from portal.cards.services import issue_rule_card, rule_cards
 from portal.core.clock import Clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
-from portal.models import CARDS, STATUSES, Category, Evidence, League, Node, Project, Unit, User
+from portal.models import (
+    CARDS,
+    STATUSES,
+    Category,
+    Evidence,
+    League,
+    Node,
+    Project,
+    Unit,
+    User,
+    node_co_unit,
+)
 from portal.models.policy import policy_on
 from portal.nodes.services import attach, check_version
 
@@ -75,6 +86,7 @@ class CardView:
     overdue_days: int
     targets: list[str]
     may_submit: bool
+    co_unit: bool = False  # shown on a 配合单位's board: read-only there, cards go to the responsible unit
 
 
 @dataclass
@@ -86,28 +98,39 @@ class Board:
         return {status: len(cards) for status, cards in self.columns.items()}
 
 
-def card_view(node: Node, actor: User, today: date, warn_days: int) -> CardView:
-    return CardView(node, node.is_due_soon(today, warn_days), node.days_overdue(today), allowed_targets(actor, node),
-                    node.is_open and permissions.can_submit_node(actor, node))
+def card_view(node: Node, actor: User, today: date, warn_days: int, *, board_unit_id: int | None = None) -> CardView:
+    co_unit = board_unit_id is not None and node.unit_id != board_unit_id
+    if co_unit and not permissions.can_view_all_units(actor):
+        targets, may_submit = [], False  # a co-responsible unit's staff read the node; its own unit moves it
+    else:
+        targets, may_submit = allowed_targets(actor, node), node.is_open and permissions.can_submit_node(actor, node)
+    return CardView(node, node.is_due_soon(today, warn_days), node.days_overdue(today), targets, may_submit, co_unit)
+
+
+def _on_board(unit_id: int):
+    """The unit's own nodes and those it is a 配合单位 of."""
+    return or_(Node.unit_id == unit_id,
+               Node.id.in_(select(node_co_unit.c.node_id).where(node_co_unit.c.unit_id == unit_id)))
 
 
 def load_board(unit_id: int, filters: Filters, actor: User, today: date, warn_days: int) -> Board:
-    """All of a unit's cards in one query (project, category and person joined in)."""
+    """All of a unit's cards in one query (project, category and person joined in), its co-units' nodes included."""
     stmt = (
         select(Node)
         .join(Node.project)
-        .options(contains_eager(Node.project).joinedload(Project.category), joinedload(Node.responsible_user))
-        .where(Node.unit_id == unit_id)
+        .options(contains_eager(Node.project).joinedload(Project.category), joinedload(Node.responsible_user),
+                 joinedload(Node.unit))
+        .where(_on_board(unit_id))
         .order_by(Node.deadline, Node.id)
     )
     board = Board()
     for node in db.session.scalars(filters.apply(stmt)).unique():
-        board.columns[node.status].append(card_view(node, actor, today, warn_days))
+        board.columns[node.status].append(card_view(node, actor, today, warn_days, board_unit_id=unit_id))
     return board
 
 
 def column_counts(unit_id: int, filters: Filters) -> dict[str, int]:
-    stmt = select(Node.status, func.count(Node.id)).join(Node.project).where(Node.unit_id == unit_id)
+    stmt = select(Node.status, func.count(Node.id)).join(Node.project).where(_on_board(unit_id))
     counts = dict(db.session.execute(filters.apply(stmt).group_by(Node.status)).all())
     return {status: counts.get(status, 0) for status in STATUSES}
 

@@ -124,6 +124,12 @@ class Lookups:
         self.candidates = [(u.id, u.name, u.short_name, self.aliases[u.id]) for u in self.unit_list]
         self.users = db.session.scalars(select(User)).all()
         self.by_username = {u.username: u for u in self.users}
+        self.by_display: dict[str, list[User]] = defaultdict(list)
+        for u in self.users:
+            if u.is_active_account:
+                self.by_display[u.display_name].append(u)
+        self._unit_ids: dict[str, int | None] = {}  # a ledger's spelling → the unit it certainly means
+        self._suggested: dict[str, list] = {}
         self.leaders = set(db.session.scalars(select(UserRole.user_id).where(UserRole.role == "leader")))
         self.projects: dict[str, Project] = {}
         self.by_name: dict[tuple[int, str], list[Project]] = defaultdict(list)
@@ -144,12 +150,12 @@ class Lookups:
 
     def unit(self, name: str, current_id: int | None, options: Options, checked: Checked) -> Unit | NewUnit:
         chosen = options.units.get(name)
+        found_id = self.certain_unit(name, options)
         if chosen is not None and chosen in self.units_by_id:
             found = self.units_by_id[chosen]
-            if not matching.match_unit(name, self.candidates, county_names=list(options.county_names)):
+            if found_id is None:
                 checked.aliases.setdefault(name, found.id)
             return found
-        found_id = matching.match_unit(name, self.candidates, county_names=list(options.county_names))
         if found_id is None:
             exact_short = [u for u in self.unit_list if u.short_name == name]
             if len(exact_short) > 1:
@@ -157,13 +163,25 @@ class Lookups:
         if found_id is None:
             if options.create_units:
                 return checked.new_units.setdefault(name, NewUnit(name))
-            suggestions = matching.suggest_units(name, self.candidates, county_names=list(options.county_names), limit=3)
+            suggestions = self.suggestions(name, options)[:3]
             hint = "（可能是：" + "、".join(s.name for s in suggestions) + "）" if suggestions else ""
             raise Bad(f"没有名为“{name}”的单位{hint}。")
         found = self.units_by_id[found_id]
         if not found.is_active and found.id != current_id:
             raise Bad(f"单位“{name}”已停用。")
         return found
+
+    def suggestions(self, name: str, options: Options) -> list[matching.Suggestion]:
+        """The units a name may mean, best first (once per spelling)."""
+        if name not in self._suggested:
+            self._suggested[name] = matching.suggest_units(name, self.candidates, county_names=list(options.county_names))
+        return self._suggested[name]
+
+    def certain_unit(self, name: str, options: Options) -> int | None:
+        """``matching.match_unit``, once per spelling (a ledger repeats its units on every row)."""
+        if name not in self._unit_ids:
+            self._unit_ids[name] = matching.match_unit(name, self.candidates, county_names=list(options.county_names))
+        return self._unit_ids[name]
 
     def named(self, table: dict, what: str, name: str, current_id: int | None):
         found = table.get(name)
@@ -177,7 +195,7 @@ class Lookups:
         """The account a ledger's 责任人 means: its username, or its display name in the responsible unit (or the county, if unique)."""
         found = self.by_username.get(name)
         if found is None:
-            same = [u for u in self.users if u.display_name == name and u.is_active_account]
+            same = self.by_display.get(name, [])
             in_unit = [u for u in same if isinstance(unit, Unit) and u.unit_id == unit.id]
             found = in_unit[0] if len(in_unit) == 1 else (same[0] if len(same) == 1 and not in_unit else None)
         if found is None or (not found.is_active_account and found.id != current_id) or found.unit_id is None:
@@ -187,7 +205,7 @@ class Lookups:
     def leader(self, name: str, current_id: int | None) -> User | None:
         found = self.by_username.get(name)
         if found is None:
-            named = [u for u in self.users if u.display_name == name and u.id in self.leaders and u.is_active_account]
+            named = [u for u in self.by_display.get(name, []) if u.id in self.leaders]
             found = named[0] if len(named) == 1 else None
         if found is None:
             return None

@@ -174,12 +174,16 @@ def read_grids(data: bytes, filename: str = ""):
             name = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "CSV"
             return [grid_of_csv(text, name)]
     book = open_workbook(data)
-    from openpyxl import load_workbook
+    sheets = [book[name] for name in book.sheetnames if hasattr(book[name], "_cells")]
+    cached = None
+    if any(cell.data_type == "f" for sheet in sheets for cell in sheet._cells.values()):
+        # Read a second time for the values last computed: only when there are formulas.
+        from openpyxl import load_workbook
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cached = load_workbook(io.BytesIO(data), data_only=True, keep_links=False, keep_vba=False)
-    return [grid_of_sheet(book[name], cached[name]) for name in book.sheetnames if hasattr(book[name], "_cells")]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cached = load_workbook(io.BytesIO(data), data_only=True, keep_links=False, keep_vba=False)
+    return [grid_of_sheet(sheet, cached[sheet.title] if cached is not None else None) for sheet in sheets]
 
 
 def clean_text(text: str | None) -> str:
