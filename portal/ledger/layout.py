@@ -24,6 +24,7 @@ What is recognised (issue H):
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import unicodedata
@@ -95,7 +96,14 @@ def normalise_header(value: Any) -> str:
 
 
 def field_of(label: Any) -> str | None:
-    """The field a header names, or None."""
+    """The field a header names, or None (only text names a field; the answer is kept per text)."""
+    if not isinstance(label, str):
+        return None
+    return _field_of_text(label)
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_of_text(label: str) -> str | None:
     text = normalise_header(label)
     if not text:
         return None

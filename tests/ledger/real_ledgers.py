@@ -107,3 +107,34 @@ def _save(wb: Workbook) -> bytes:
 
 
 TODAY = date(2026, 7, 1)
+
+
+def xlsxwriter_ledger() -> bytes:
+    """The merged two-row ledger as XlsxWriter writes it (inline formats, formulas cached as 0, merged ranges)."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    ws = book.add_worksheet("产业项目")
+    ws.merge_range(0, 0, 0, 10, "清溪县2026年重点项目节点任务台账")
+    ws.write(1, 0, "填报单位：县委县政府督查室")
+    for c, label in enumerate(["序号", "项目名称", "总投资（万元）", "牵头单位", "包保领导"]):
+        ws.merge_range(2, c, 3, c, label)
+    ws.merge_range(2, 5, 2, 9, "节点任务")
+    ws.merge_range(2, 10, 3, 10, "备注")
+    for c, label in enumerate(["节点内容", "责任单位", "责任人", "完成时限", "销号标准"], start=5):
+        ws.write(3, c, label)
+    dates = book.add_format({"num_format": "yyyy-mm-dd"})
+    ws.merge_range(4, 0, 5, 0, 1)
+    ws.merge_range(4, 1, 5, 1, "城南污水处理厂扩建")
+    ws.merge_range(4, 2, 5, 2, "8000万元")
+    ws.merge_range(4, 3, 5, 3, "县水务局")
+    ws.merge_range(4, 4, 5, 4, "周建华")
+    ws.write_row(4, 5, ["完成设备招标", "县水务局", "李明"])
+    ws.write_datetime(4, 8, datetime(2026, 10, 31), dates)
+    ws.write(4, 9, "签订设备采购合同")
+    ws.write_row(5, 5, ["通水试运行", "县水务局", "李明", "2026年12月20日", "出水水质达标"])
+    ws.write(6, 0, "合计")
+    ws.write_formula(6, 2, "=SUM(C5:C6)")
+    book.close()
+    return out.getvalue()

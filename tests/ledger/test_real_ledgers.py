@@ -145,3 +145,30 @@ def test_a_unit_chosen_for_an_unknown_name_becomes_its_alias(qingxi, clock):
     assert result.aliases_added == 1
     assert db.session.scalar(select(UnitAlias.name).where(UnitAlias.unit_id == unit.id)) == "县住房和城乡建设局"
     assert _nodes()["取得施工许可证"].unit_id == unit.id
+
+
+def test_the_command_line_checks_imports_and_keeps_its_last_line(qingxi, runner, tmp_path, clock, app):
+    app.config["JIEDIAN_COUNTY"] = "清溪县"
+    ledger = tmp_path / "供热台账.csv"
+    ledger.write_bytes(real_ledgers.csv_gbk())
+    checked = runner.invoke(args=["ledger", "import", str(ledger), "--check", "--category", "城市建设"])
+    assert checked.exit_code == 0, checked.output
+    last = checked.output.strip().splitlines()[-1]
+    assert last.startswith("ledger import rows=2 projects_created=1 projects_updated=0 projects_unchanged=0 "
+                           "nodes_created=2 nodes_updated=0 nodes_unchanged=0")
+    assert db.session.scalar(select(func.count(Node.id))) == 0  # --check writes nothing
+    refused = runner.invoke(args=["ledger", "import", str(ledger)])  # no category anywhere
+    assert refused.exit_code == 1 and "没有类别" in refused.output
+    done = runner.invoke(args=["ledger", "import", str(ledger), "--category", "城市建设", "--go-live", "2026-06-01"])
+    assert done.exit_code == 0, done.output
+    assert go_live_on() == date(2026, 6, 1) and db.session.scalar(select(func.count(Node.id))) == 2
+    wrong = runner.invoke(args=["ledger", "import", str(ledger), "--go-live", "June"])
+    assert wrong.exit_code != 0 and "YYYY-MM-DD" in wrong.output
+
+
+def test_a_ledger_written_by_xlsxwriter_imports(qingxi, clock):
+    result = _import(real_ledgers.xlsxwriter_ledger(), clock)
+    assert (result.projects_created, result.nodes_created, result.rows_ignored) == (1, 2, 1)
+    nodes = _nodes()
+    assert nodes["完成设备招标"].deadline == date(2026, 10, 31) and nodes["通水试运行"].deadline == date(2026, 12, 20)
+    assert nodes["通水试运行"].project.investment_total == 8000
