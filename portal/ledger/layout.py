@@ -362,6 +362,7 @@ def _read_rows(grid: Grid, layout: SheetLayout) -> None:
             continue
         if len(distinct) == 1 and (grid.merged_across.get(r, 0) >= max(2, SECTION_SPAN * width) or HEADING.match(first)):
             section = first
+            previous = {}  # a new section starts new projects
             layout.ignored.append((r, f"分类标题“{first[:20]}”"))
             continue
         if sum(1 for v in cells if field_of(v)) >= max(2, len(by_index) // 2):

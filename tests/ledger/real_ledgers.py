@@ -138,3 +138,20 @@ def xlsxwriter_ledger() -> bytes:
     ws.write_formula(6, 2, "=SUM(C5:C6)")
     book.close()
     return out.getvalue()
+
+
+def sections_in_one_sheet() -> bytes:
+    """One sheet for the county, sections 一、产业项目 / 二、城市建设 merged across, a 同上 cell, an Excel date serial."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(["2026年度全县重点项目节点台账"])
+    ws.append(["序号", "项目名称", "节点任务", "责任单位", "完成时限", "完成标准", "责任人", "备注"])
+    ws.append(["一、产业项目"])
+    ws.merge_cells("A3:H3")
+    ws.append([1, "年产10GWh锂电池项目", "完成土地摘牌", "县自然资源和规划局", "2026年3月31日", "取得不动产权证书", "王建军", None])
+    ws.append([None, None, "取得施工许可证", "同上", 46265, "施工许可证核发", "王建军", None])
+    ws.append(["二、城市建设"])
+    ws.merge_cells("A6:H6")
+    ws.append([1, "县城供热管网改造", "完成管道铺设", "县住房和城乡建设局", "2026.10.31", "管网打压试验合格", "孙丽", "已取消的不在此表"])
+    return _save(wb)

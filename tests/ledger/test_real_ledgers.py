@@ -172,3 +172,13 @@ def test_a_ledger_written_by_xlsxwriter_imports(qingxi, clock):
     nodes = _nodes()
     assert nodes["完成设备招标"].deadline == date(2026, 10, 31) and nodes["通水试运行"].deadline == date(2026, 12, 20)
     assert nodes["通水试运行"].project.investment_total == 8000
+
+
+def test_section_headings_name_the_category_of_the_rows_under_them(qingxi, clock):
+    result = _import(real_ledgers.sections_in_one_sheet(), clock)
+    assert (result.projects_created, result.nodes_created) == (2, 3)
+    nodes = _nodes()
+    assert nodes["完成土地摘牌"].project.category.name == "产业项目"
+    assert nodes["完成管道铺设"].project.category.name == "城市建设"
+    assert nodes["取得施工许可证"].unit.name == "县自然资源和规划局"  # 同上
+    assert nodes["取得施工许可证"].deadline == date(2026, 8, 31)  # the Excel serial 46265
