@@ -14,7 +14,18 @@ from portal.audit.services import (
 from portal.auth.services import end_all_sessions
 from portal.core.errors import Refused
 from portal.core.extensions import db
-from portal.models import CalendarDay, Category, League, Project, ScoringPolicy, Theme, Unit, User
+from portal.models import (
+    CalendarDay,
+    Category,
+    CountySetting,
+    League,
+    Project,
+    ScoringPolicy,
+    Theme,
+    Unit,
+    User,
+)
+from portal.models.policy import GO_LIVE_KEY, go_live_on
 
 MAX_LEAGUES = 10
 
@@ -118,3 +129,25 @@ def delete_calendar_day(actor: User, row: CalendarDay) -> None:
     audit.record(actor, "calendar.delete", object_type="calendar_day", summary=f"{row.day.isoformat()} {row.name}",
                  before={"day": row.day, "is_workday": row.is_workday, "name": row.name})
     db.session.delete(row)
+
+
+def set_go_live_on(actor: User | None, day, *, now):
+    """Set (or, with None, clear) the county's go-live date (启用日期, rule 11); audited as ``setting.go_live``.
+
+    ``actor`` None means the system (a ledger import run from the command line).
+    Setting the date it already has changes and records nothing. Flushes, never commits.
+    """
+    before = go_live_on()
+    if day == before:
+        return day
+    row = db.session.get(CountySetting, GO_LIVE_KEY)
+    if row is None:
+        row = CountySetting(key=GO_LIVE_KEY)
+        db.session.add(row)
+    row.value = day.isoformat() if day is not None else None
+    row.updated_at = now
+    row.updated_by_id = actor.id if actor is not None else None
+    db.session.flush()
+    audit.record(actor, "setting.go_live", object_type="county_setting", summary=f"{GO_LIVE_KEY}={row.value or ''}",
+                 before={GO_LIVE_KEY: before.isoformat() if before else None}, after={GO_LIVE_KEY: row.value})
+    return day

@@ -12,6 +12,7 @@ from portal.core.database import insert_ignoring_duplicates
 from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.models import CardEvent, Node, ScoringPolicy, User
+from portal.models.policy import go_live_on
 
 # The colour a node shows: a later, worse judgement replaces a better one.
 _RANK = {"none": 0, "green": 1, "yellow": 2, "red": 3}
@@ -35,8 +36,12 @@ def issue_rule_card(
     The insert is ``ON CONFLICT DO NOTHING`` against the partial unique index
     on (node, colour) for rule cards: issuing twice — a re-run, two sweeps at
     once, a double click — leaves exactly one card. Returns the new card, or
-    None when it existed already.
+    None when it existed already or would be effective before the county's
+    go-live date (SPEC rule 11: no card is ever effective before it).
     """
+    go_live = go_live_on()
+    if go_live is not None and effective_date < go_live:
+        return None
     values = {
         "node_id": node.id,
         "unit_id": node.unit_id,

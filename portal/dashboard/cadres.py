@@ -53,7 +53,9 @@ def cadre_figures(year: int, as_of: date, user_id: int | None = None) -> list[Ca
 
     Nodes are those of the year's projects the person is responsible for
     (as the node says now); cards are the live card events of their nodes
-    effective in the year. Ordered by unit, then name.
+    effective in the year. Ordered by unit, then name. The on-time rate counts
+    cards, so a node closed before go-live (no card, SPEC rule 11) is done
+    but neither on time nor late, as on the dashboard.
     """
     node_stmt = (
         select(

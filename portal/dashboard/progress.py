@@ -92,7 +92,8 @@ def project_progress(
 ) -> list[ProjectProgress]:
     """Every project's shares and colour on ``as_of``, in one ``GROUP BY`` (plus the policy).
 
-    Closed weight is the sum of the weights of signed-off (``done``) nodes.
+    Closed weight is the sum of the weights of signed-off (``done``) nodes,
+    those closed before go-live included (rule 8 measures work done, not cards).
     The elapsed share runs from ``project.start_date`` to ``project.end_date``;
     a missing date falls back to the earliest / latest node deadline. The
     thresholds are the policy's ``project_yellow_lag`` / ``project_red_lag``

@@ -10,8 +10,11 @@ Definitions used throughout:
 
 - a node is **due** once its deadline (the original one, as the field reports
   count) is on or before ``as_of``; **completion rate** = signed off ÷ due and
-  **on-time rate** = green ÷ signed off, exactly as
-  :func:`portal.rankings.services.completion_by_category` computes them;
+  **on-time rate** = green ÷ judged, where judged are the signed-off nodes
+  that carry a card, exactly as
+  :func:`portal.rankings.services.completion_by_category` computes them: a
+  node closed without a card (finished before go-live, SPEC rule 11) is
+  complete but neither on time nor late;
 - a node is **overdue now** when it is not yet submitted (``todo`` or
   ``doing``) and its effective deadline (the re-committed one if approved) is
   before ``as_of`` — it is late from the day after its deadline (SPEC §3);
@@ -31,7 +34,7 @@ from sqlalchemy.orm import joinedload
 from portal.core.extensions import db
 from portal.core.periods import period_bounds
 from portal.models import CardEvent, Category, Node, Project, Unit
-from portal.rankings.services import Completion
+from portal.rankings.services import JUDGED, ON_TIME, SIGNED_OFF, Completion
 
 COLOURS = ("green", "yellow", "red")
 
@@ -89,7 +92,7 @@ def dashboard_as_of(year: int, today: date) -> date:
 
 @dataclass
 class CategoryFigures(Completion):
-    """A category's nodes (:class:`Completion`: due, done, on time) plus what the dashboard adds."""
+    """A category's nodes (:class:`Completion`: due, done, on time, judged) plus what the dashboard adds."""
 
     category_id: int | None = None
     nodes: int = 0  # every node of the year, due or not
@@ -98,9 +101,9 @@ class CategoryFigures(Completion):
 
 
 def category_figures(filters: Filters, as_of: date) -> list[CategoryFigures]:
-    """Per category, one ``GROUP BY``: nodes, due, signed off, on time, overdue now, key supervision open.
+    """Per category, one ``GROUP BY``: nodes, due, signed off, on time, judged, overdue now, key supervision open.
 
-    Due, done and on time are :func:`~portal.rankings.services.completion_by_category`'s
+    Due, done, on time and judged are :func:`~portal.rankings.services.completion_by_category`'s
     figures with the dashboard's filters applied; with none they are the same.
     """
     due = Node.deadline <= as_of
@@ -109,8 +112,9 @@ def category_figures(filters: Filters, as_of: date) -> list[CategoryFigures]:
             Project.category_id,
             func.count(Node.id),
             count_where(due),
-            count_where(and_(due, Node.status == "done")),
-            count_where(and_(due, Node.card == "green")),
+            count_where(and_(due, SIGNED_OFF)),
+            count_where(and_(due, ON_TIME)),
+            count_where(and_(due, JUDGED)),
             count_where(overdue_on(as_of)),
             count_where(and_(Node.is_key_supervision, Node.status != "done")),
         ).join(Node, Node.project_id == Project.id),
@@ -122,8 +126,8 @@ def category_figures(filters: Filters, as_of: date) -> list[CategoryFigures]:
         categories = categories.where(Category.id == filters.category_id)
     result = []
     for cid, name in db.session.execute(categories):
-        nodes, due_n, done, green, overdue, key_open = rows.get(cid, (0, 0, 0, 0, 0, 0))
-        result.append(CategoryFigures(name, due_n, done, green, cid, nodes, overdue, key_open))
+        nodes, due_n, done, green, judged, overdue, key_open = rows.get(cid, (0, 0, 0, 0, 0, 0, 0))
+        result.append(CategoryFigures(name, due_n, done, green, judged, cid, nodes, overdue, key_open))
     return result
 
 
@@ -131,8 +135,8 @@ def total_figures(rows: Iterable[CategoryFigures], name: str) -> CategoryFigures
     """The sum of the category rows (rates are recomputed from the sums, not averaged)."""
     rows = list(rows)
     return CategoryFigures(
-        name, sum(r.due for r in rows), sum(r.done for r in rows), sum(r.on_time for r in rows), None,
-        sum(r.nodes for r in rows), sum(r.overdue for r in rows), sum(r.key_open for r in rows),
+        name, sum(r.due for r in rows), sum(r.done for r in rows), sum(r.on_time for r in rows),
+        sum(r.judged for r in rows), None, sum(r.nodes for r in rows), sum(r.overdue for r in rows), sum(r.key_open for r in rows),
     )
 
 

@@ -31,6 +31,7 @@ from portal.ledger.columns import COLUMNS, MAX_MONEY, NO, STAGE_CODES, STAGE_NAM
 from portal.ledger.layout import SheetLayout, blank
 from portal.ledger.reading import Problem
 from portal.models import Category, Node, Project, Theme, Unit, UnitAlias, User, UserRole
+from portal.projects.services import project_span
 
 MISSING = object()  # a value that could not be read (its problem is already reported)
 BY_KEY = {c.key: c for c in COLUMNS}
@@ -608,16 +609,6 @@ def _check_dates(row, project, node, problem, go_live, out: Checked, lookups: Lo
         out.notes.append(Note(f"节点“{node.get('title')}”完成时限 {deadline.isoformat()} 早于启用日期"
                               f" {go_live.isoformat()}，台账未标为完成：已超期未完成，请督查人员研判（不自动记牌）。",
                               row.sheet, row.number))
-
-
-def project_span(year: int, start: Any, end: Any) -> tuple[date, date]:
-    """The days a project's node deadlines may fall on: its year, widened to its start and end dates (cross-year plans)."""
-    first, last = date(year, 1, 1), date(year, 12, 31)
-    if isinstance(start, date) and start < first:
-        first = start
-    if isinstance(end, date) and end > last:
-        last = end
-    return first, last
 
 
 def _check_years_of_untouched_nodes(out: Checked, lookups: Lookups) -> None:

@@ -22,6 +22,7 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.admin.services import set_go_live_on
 from portal.core.clock import Clock
 from portal.core.extensions import db
 from portal.ledger.applying import ImportResult as ImportResult
@@ -46,7 +47,7 @@ from portal.ledger.reading import LedgerError, read_grids
 from portal.ledger.reading import Problem as Problem
 from portal.ledger.template import template_workbook as template_workbook
 from portal.models import User
-from portal.models.policy import go_live_on, set_go_live_on
+from portal.models.policy import go_live_on
 
 
 def read_ledger(data: bytes, *, options: Options, filename: str = "") -> list[SheetLayout]:

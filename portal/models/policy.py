@@ -1,4 +1,4 @@
-"""The scoring policy in force on a date (SPEC section 3, last paragraph)."""
+"""The scoring policy in force on a date (SPEC section 3, last paragraph), and the go-live date (rule 11)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from portal.core.extensions import db
-from portal.models import ScoringPolicy
+from portal.models import CountySetting, ScoringPolicy
 
 # The defaults of SPEC section 3, used until an admin saves a policy.
 DEFAULTS = {
@@ -36,3 +36,20 @@ def policy_on(as_of: date) -> ScoringPolicy:
         .limit(1)
     ).first()
     return row if row is not None else ScoringPolicy(effective_from=date.min, **DEFAULTS)
+
+
+# -- go-live (启用日期, SPEC rule 11) ------------------------------------------
+
+GO_LIVE_KEY = "go_live_on"
+
+
+def go_live_on() -> date | None:
+    """The county's go-live date (启用日期): no card is effective before it. None: not set, no restriction.
+
+    The one reader of the setting; a primary-key lookup, so within a session
+    it is answered from the identity map after the first call.
+    """
+    row = db.session.get(CountySetting, GO_LIVE_KEY)
+    if row is None or not row.value:
+        return None
+    return date.fromisoformat(str(row.value))

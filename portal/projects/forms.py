@@ -33,6 +33,7 @@ from portal.core.forms import (
 )
 from portal.core.templating import STAGE_LABELS
 from portal.models import STAGES, Project
+from portal.projects.services import deadline_problem
 
 BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
 
@@ -120,7 +121,6 @@ class NodeForm(FlaskForm):
             raise ValidationError(REQUIRED)
 
     def validate_deadline(self, field):
-        if field.data and field.data.year != self.project.year:
-            raise ValidationError(
-                _l("The deadline must fall within the project's year (%(year)d).", year=self.project.year)
-            )
+        problem = deadline_problem(self.project, field.data) if field.data else None
+        if problem:
+            raise ValidationError(problem)

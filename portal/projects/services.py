@@ -65,6 +65,37 @@ def delete_project(actor: User, project: Project) -> None:
     db.session.delete(project)
 
 
+def project_span(year: int, start: date | None, end: date | None) -> tuple[date, date]:
+    """The dates a project's nodes may be due on: its year, widened to its start and end dates (cross-year plans).
+
+    A project of 2026 running 2026-12 → 2027-12 may have nodes due in 2027;
+    without dates outside its year, only its year. The node form and the
+    ledger import both ask this.
+    """
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    if isinstance(start, date) and start < first:
+        first = start
+    if isinstance(end, date) and end > last:
+        last = end
+    return first, last
+
+
+def deadline_window(project: Project) -> tuple[date, date]:
+    """:func:`project_span` of a saved project."""
+    return project_span(project.year, project.start_date, project.end_date)
+
+
+def deadline_problem(project: Project, deadline: date) -> str | None:
+    """Why ``deadline`` cannot be a deadline of ``project`` (outside :func:`deadline_window`), or None."""
+    first, last = deadline_window(project)
+    if first <= deadline <= last:
+        return None
+    if (first, last) == (date(project.year, 1, 1), date(project.year, 12, 31)):
+        return _("The deadline must fall within the project's year (%(year)d).", year=project.year)
+    return _("The deadline must fall between %(first)s and %(last)s (the project's year and its start and end dates).",
+             first=first.isoformat(), last=last.isoformat())
+
+
 def save_node(actor: User, node: Node, data: dict, expected_version: int | None = None) -> Node:
     """Create or update a node; an update must name the version it was based on."""
     if node.id is not None and expected_version is not None and node.version != expected_version:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 
 from portal.core.database import report_rows
 from portal.core.extensions import db
@@ -144,36 +144,53 @@ def league_tables(kind: str, day: date) -> tuple[tuple[date, date], list[LeagueT
 
 @dataclass
 class Completion:
-    """Nodes due by a date and how many of them are signed off (done)."""
+    """Nodes due by a date: how many are signed off (done), judged and on time.
+
+    ``judged`` are the signed-off nodes that carry a card (green, yellow or
+    red); ``on_time`` the signed-off ones whose card is green. A node closed
+    without a card — finished before the county went live (SPEC rule 11), or
+    whose card a supervisor withdrew — was never judged: it counts as
+    complete, and neither on time nor late.
+    """
 
     name: str
     due: int
     done: int
     on_time: int
+    judged: int
 
     @property
     def rate(self) -> float | None:
+        """Completion rate: signed off ÷ due."""
         return self.done / self.due if self.due else None
 
     @property
     def on_time_rate(self) -> float | None:
-        return self.on_time / self.done if self.done else None
+        """On-time rate: green ÷ judged (signed off with a card); None when none was judged."""
+        return self.on_time / self.judged if self.judged else None
 
 
-_DONE = func.sum(case((Node.status == "done", 1), else_=0))
-_GREEN = func.sum(case((Node.card == "green", 1), else_=0))
+# The node conditions behind Completion, shared with the dashboard (one definition).
+SIGNED_OFF = Node.status == "done"
+JUDGED = and_(SIGNED_OFF, Node.card != "none")
+ON_TIME = and_(SIGNED_OFF, Node.card == "green")
+
+_DONE = func.sum(case((SIGNED_OFF, 1), else_=0))
+_GREEN = func.sum(case((ON_TIME, 1), else_=0))
+_JUDGED = func.sum(case((JUDGED, 1), else_=0))
 
 
 def completion_by_category(year: int, until: date) -> list[Completion]:
     """Per category, like the field reports: 产业项目完成节点265个，完成率97.1%.
 
     A node counts once its deadline has come (deadline on or before ``until``);
-    it is complete when signed off, on time when it earned its green card.
+    it is complete when signed off, on time when it earned its green card,
+    judged when signed off with any card (see :class:`Completion`).
     """
     rows = {
-        cid: (due, done or 0, green or 0)
-        for cid, due, done, green in db.session.execute(
-            select(Project.category_id, func.count(Node.id), _DONE, _GREEN)
+        cid: (due, done or 0, green or 0, judged or 0)
+        for cid, due, done, green, judged in db.session.execute(
+            select(Project.category_id, func.count(Node.id), _DONE, _GREEN, _JUDGED)
             .join(Node, Node.project_id == Project.id)
             .where(Project.year == year, Node.deadline <= until)
             .group_by(Project.category_id)
@@ -181,17 +198,17 @@ def completion_by_category(year: int, until: date) -> list[Completion]:
     }
     result = []
     for cid, name in db.session.execute(select(Category.id, Category.name).order_by(Category.sort_order, Category.id)):
-        due, done, green = rows.get(cid, (0, 0, 0))
-        result.append(Completion(name, due, done, green))
+        due, done, green, judged = rows.get(cid, (0, 0, 0, 0))
+        result.append(Completion(name, due, done, green, judged))
     return result
 
 
 def project_leaderboard(year: int, until: date, limit: int = 10) -> tuple[list[Completion], list[Completion]]:
     """节点排行榜: the projects that closed the largest and the smallest share of their due nodes."""
     rows = [
-        Completion(f"{name}", due, done or 0, green or 0)
-        for name, due, done, green in db.session.execute(
-            select(Project.name, func.count(Node.id), _DONE, _GREEN)
+        Completion(f"{name}", due, done or 0, green or 0, judged or 0)
+        for name, due, done, green, judged in db.session.execute(
+            select(Project.name, func.count(Node.id), _DONE, _GREEN, _JUDGED)
             .join(Node, Node.project_id == Project.id)
             .where(Project.year == year, Node.deadline <= until)
             .group_by(Project.id, Project.name)

@@ -12,6 +12,11 @@ cards those days call for, each with its true effective date:
 - **interview proposals** (rule 6): one per red card, and one per unit and
   month that reaches ``interview_yellow_threshold`` yellow cards.
 
+**Go-live** (rule 11): no card is effective before the county's go-live date
+(``policy.go_live_on``). A node whose effective deadline falls before it is
+never judged by a sweep — no card, no warning, whether it is open or done:
+a supervisor judges it. A node due on or after go-live is judged as always.
+
 It is idempotent and catches up: what it issues depends only on recorded
 facts (deadlines, submission dates, approvals), never on which days it ran,
 and a card that exists in any state — even withdrawn — is never issued again.
@@ -57,7 +62,7 @@ from portal.models import (
     interview_card,
     leader_unit,
 )
-from portal.models.policy import policy_on
+from portal.models.policy import go_live_on, policy_on
 from portal.notifications import services as notify
 
 
@@ -91,11 +96,12 @@ def sweep(as_of: date, clock: Clock) -> SweepResult:
     if as_of > clock.today():
         raise SweepDateError(f"cannot sweep a future date ({as_of.isoformat()} is after today)")
     result = SweepResult(as_of)
-    yellow = _issue_yellow(as_of)
-    red = _issue_red_after_commitment(as_of) + _issue_red_after_grace(as_of, clock)
+    go_live = go_live_on()
+    yellow = _issue_yellow(as_of, go_live)
+    red = _issue_red_after_commitment(as_of, go_live) + _issue_red_after_grace(as_of, clock, go_live)
     result.yellow, result.red = len(yellow), len(red)
     result.card_ids = [card_id for card_id, _ in yellow + red]
-    warned = _warn_due_soon(as_of)
+    warned = _warn_due_soon(as_of, go_live)
     result.warned = len(warned)
     interviews = _propose_interviews(as_of)
     result.interviews = len(interviews)
@@ -128,6 +134,18 @@ def _policy_lookup(last: date):
     periods = _policy_periods(last)
     starts = [start for _, start, _ in periods]
     return lambda day: periods[bisect_right(starts, day) - 1][0]
+
+
+def _judged_after_go_live(go_live: date | None, due_by) -> list:
+    """The WHERE of rule 11: only nodes due (``due_by``, and the effective deadline) on or after go-live.
+
+    A card is effective the day after the date it was due by, so this keeps
+    every card after go-live; it is a range on the column the partial indexes
+    hold. No go-live date set: no condition.
+    """
+    if go_live is None:
+        return []
+    return [due_by >= go_live, Node.effective_deadline >= go_live]
 
 
 def _any_card(colour: str):
@@ -194,28 +212,32 @@ def _reason(colour: str) -> str:
     }[colour]
 
 
-def _issue_yellow(as_of: date) -> list[tuple[int, int]]:
-    issued = _insert_cards("yellow", add_days(Node.deadline, 1), Node.deadline, as_of, [])
+def _issue_yellow(as_of: date, go_live: date | None) -> list[tuple[int, int]]:
+    issued = _insert_cards("yellow", add_days(Node.deadline, 1), Node.deadline, as_of,
+                           _judged_after_go_live(go_live, Node.deadline))
     _mark_nodes([node_id for _, node_id in issued], card="yellow")
     return issued
 
 
-def _issue_red_after_commitment(as_of: date) -> list[tuple[int, int]]:
+def _issue_red_after_commitment(as_of: date, go_live: date | None) -> list[tuple[int, int]]:
     issued = _insert_cards(
         "red", add_days(Node.committed_deadline, 1), Node.committed_deadline, as_of,
-        [Node.committed_deadline.is_not(None), _live_card("yellow")],
+        [Node.committed_deadline.is_not(None), _live_card("yellow"),
+         *_judged_after_go_live(go_live, Node.deadline)],
     )
     _mark_nodes([node_id for _, node_id in issued], card="red")
     return issued
 
 
-def _issue_red_after_grace(as_of: date, clock: Clock) -> list[tuple[int, int]]:
+def _issue_red_after_grace(as_of: date, clock: Clock, go_live: date | None) -> list[tuple[int, int]]:
     """Yellow nodes with no approved re-commitment within the working-day grace period.
 
     The grace period needs the holiday calendar, so the candidates are judged
     here rather than in SQL; the query still selects late nodes only, and
     leaves out those finished before any grace period could have ended (n
-    working days span at least n calendar days).
+    working days span at least n calendar days). The candidates come from
+    yellow cards, so they follow go-live; the go-live condition is repeated
+    for a yellow card issued before the date was set.
     """
     shortest = db.session.scalar(select(func.min(ScoringPolicy.recommit_grace_days))) or policy_on(as_of).recommit_grace_days
     candidates = db.session.execute(
@@ -226,6 +248,7 @@ def _issue_red_after_grace(as_of: date, clock: Clock) -> list[tuple[int, int]]:
             CardEvent.effective_date < as_of,
             ~_any_card("red"),
             or_(Node.submitted_on.is_(None), Node.submitted_on > add_days(CardEvent.effective_date, max(shortest, 1) - 1)),
+            *_judged_after_go_live(go_live, Node.deadline),
         )
     ).all()
     if not candidates:
@@ -283,8 +306,8 @@ def _mark_nodes(node_ids: list[int], *, card: str) -> None:
 # -- warnings ---------------------------------------------------------------
 
 
-def _warn_due_soon(as_of: date) -> list[tuple[int, int, int | None, str, date]]:
-    """预警, once per node: open nodes whose effective deadline is within warn_days."""
+def _warn_due_soon(as_of: date, go_live: date | None) -> list[tuple[int, int, int | None, str, date]]:
+    """预警, once per node: open nodes whose effective deadline is within warn_days (and not before go-live)."""
     warn_days = policy_on(as_of).warn_days
     effective = Node.effective_deadline
     stmt = (
@@ -294,6 +317,7 @@ def _warn_due_soon(as_of: date) -> list[tuple[int, int, int | None, str, date]]:
             Node.warned_on.is_(None),
             effective >= as_of,
             effective <= as_of + timedelta(days=warn_days),
+            *([effective >= go_live] if go_live is not None else []),
         )
         .values(warned_on=as_of)
         .returning(Node.id, Node.unit_id, Node.responsible_user_id, Node.title, effective)
