@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -192,3 +194,20 @@ class CalendarDayForm(FlaskForm):
     day = DateField(_l("Date"), format="%Y-%m-%d", validators=[InputRequired(_l("Enter a date as YYYY-MM-DD."))])
     is_workday = SelectField(_l("Kind"), choices=options([("0", _l("Holiday (no work)")), ("1", _l("Make-up working day"))]))
     name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(REQUIRED), Length(max=30, message=_l("At most %(max)d characters.", max=30)), NoMarkup()])
+
+
+class OrgChartUploadForm(FlaskForm):
+    """One .xlsx workbook; its contents are checked by portal.admin.orgchart, not here."""
+
+    file = FileField(
+        _l("Organisation workbook (.xlsx, at most 20 MB)"),
+        validators=[FileRequired(_l("Choose an organisation workbook to check."))],
+    )
+
+
+class OrgChartConfirmForm(FlaskForm):
+    """The checked file, carried back by the dry-run page (it is checked again before anything is written)."""
+
+    content = HiddenField(validators=[DataRequired(_l("The checked file is missing: upload it again."))])
+    filename = HiddenField(filters=[strip], validators=[Length(max=200)])
+    fingerprint = HiddenField(validators=[DataRequired(_l("The checked file is missing: upload it again."))])

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from portal.admin import services
+from portal.admin import orgchart, services
 from portal.admin.forms import (
     CalendarDayForm,
     CategoryForm,
     LeagueForm,
+    OrgChartConfirmForm,
+    OrgChartUploadForm,
     PolicyForm,
     ThemeForm,
     UnitForm,
@@ -259,3 +264,85 @@ def calendar_delete(day: str):
     db.session.commit()
     flash(_("Deleted."), "success")
     return redirect(url_for("admin.calendar", year=parsed.year), 303)
+
+
+# -- the organisation chart in one workbook -----------------------------------------
+
+
+def _orgchart_upload(form: OrgChartUploadForm, error: str | None = None, status: int = 200):
+    return render_template("admin/orgchart.html", form=form, error=error, sheets=orgchart.SHEETS), status
+
+
+def _orgchart_report(report, filename: str, content: str, status: int, notice: str | None = None):
+    confirm = OrgChartConfirmForm(formdata=None, content=content, filename=filename, fingerprint=report.fingerprint)
+    problems = report.problems[: orgchart.SHOWN_PROBLEMS]
+    return render_template(
+        "admin/orgchart_report.html", report=report, filename=filename, confirm=confirm, notice=notice,
+        problems=problems, hidden=len(report.problems) - len(problems), sheets=orgchart.SHEETS,
+        upload=OrgChartUploadForm(formdata=None),
+    ), status
+
+
+@bp.route("/orgchart")
+def orgchart_index():
+    return _orgchart_upload(OrgChartUploadForm())
+
+
+@bp.route("/orgchart/template.xlsx")
+def orgchart_template():
+    response = send_file(io.BytesIO(orgchart.template_workbook()), mimetype=orgchart.XLSX_MIMETYPE, as_attachment=True,
+                         download_name="组织架构导入模板.xlsx", max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/orgchart/check", methods=["POST"])
+def orgchart_check():
+    """The dry run: the file read and checked, the plan and every problem shown; nothing written."""
+    form = OrgChartUploadForm()
+    if not form.validate():
+        return _orgchart_upload(form, status=422)
+    upload = form.file.data
+    data = upload.read(orgchart.MAX_BYTES + 1)
+    try:
+        report = orgchart.check(data)
+    except Refused as refusal:
+        return _orgchart_upload(form, refusal.message, refusal.status)
+    content = base64.b64encode(data).decode("ascii")
+    return _orgchart_report(report, upload.filename or "", content, 200 if report.ok else 422)
+
+
+@bp.route("/orgchart/commit", methods=["POST"])
+def orgchart_commit():
+    """The checked file again: checked once more, then written in one transaction; the passwords shown once."""
+    form = OrgChartConfirmForm()
+    data = None
+    if form.validate():
+        try:
+            data = base64.b64decode(form.content.data, validate=True)
+        except (binascii.Error, ValueError):
+            data = None
+    if not data:
+        return _orgchart_upload(OrgChartUploadForm(formdata=None),
+                                _("The checked file is missing or damaged: upload it again."), 422)
+    filename = form.filename.data or ""
+    clock = get_clock()
+    try:
+        report = orgchart.check(data)
+        if not report.ok:
+            return _orgchart_report(report, filename, form.content.data, 422)
+        if report.fingerprint != form.fingerprint.data:
+            return _orgchart_report(report, filename, form.content.data, 409, _(
+                "The organisation changed after this file was checked, so nothing was imported. "
+                "Here is the new check: confirm again to import it."))
+        result = orgchart.apply(current_user, report, clock=clock)
+        pdf = orgchart.passwords_pdf(result.accounts, today=clock.today()) if result.accounts else None
+        db.session.commit()
+    except Refused as refusal:
+        db.session.rollback()
+        return _orgchart_upload(OrgChartUploadForm(formdata=None), refusal.message, refusal.status)
+    return render_template(
+        "admin/orgchart_result.html", result=result, filename=filename,
+        pdf=base64.b64encode(pdf).decode("ascii") if pdf else None,
+        pdf_name=f"一次性登录密码单-{clock.today().isoformat()}.pdf",
+    )

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from portal.audit import services as audit
 from portal.core.clock import get_clock
+from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.models import LoginAttempt, User, UserSession
 
@@ -141,3 +143,54 @@ def load_session_user(token: str | None, user_id: str, on_idle=None) -> User | N
         row.last_seen_at = now
         db.session.commit()
     return user
+
+
+# -- changing one's password --------------------------------------------------------
+
+MIN_PASSWORD, MAX_PASSWORD = 10, 200
+
+
+def password_problem(username: str, password: str) -> str | None:
+    """Why a chosen password is refused, or None: 10 to 200 characters, not the username, not digits only."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        return _("Between %(min)d and %(max)d characters.", min=MIN_PASSWORD, max=MAX_PASSWORD)
+    if password.strip().casefold() == username.casefold():
+        return _("The password must not be your username.")
+    if password.isdigit():
+        return _("The password must not be digits only.")
+    return None
+
+
+def change_password(user: User, current: str, new: str, ip: str, user_agent: str) -> str:
+    """A user sets their own password; returns the token of the session that replaces the current one.
+
+    The current (or one-time) password must be right: a wrong one counts as a
+    failed login for the username, so the login limit holds here too, and
+    the caller commits that attempt (as the login view does; it is the only
+    change a refusal leaves). Afterwards ``must_change_password`` is cleared,
+    every session of the user ends (a copied cookie, a browser left logged in
+    elsewhere) and a new one is opened for this browser; audited, without the
+    password.
+    """
+    cfg = current_app.config
+    now = get_clock().now()
+    since = now - cfg["LOGIN_WINDOW"]
+    if _failures_since(LoginAttempt.username, user.username, since) >= cfg["LOGIN_MAX_FAILURES"]:
+        minutes = max(1, int(cfg["LOGIN_WINDOW"].total_seconds() // 60))
+        raise Refused(429, _("Too many failed logins. Try again in %(minutes)d minutes.", minutes=minutes))
+    if not user.check_password(current):
+        db.session.add(LoginAttempt(username=user.username[:40], ip=ip[:45], at=now, is_success=False))
+        raise Refused(422, _("The current password is wrong."))
+    problem = password_problem(user.username, new)
+    if problem is None and new == current:
+        problem = _("Choose a new password, not the current one.")
+    if problem:
+        raise Refused(422, problem)
+    forced = bool(user.must_change_password)
+    user.set_password(new)
+    user.must_change_password = False
+    end_all_sessions(user)
+    token = start_session(user, ip, user_agent)
+    audit.record(user, "user.password_change", user, summary=user.username,
+                 before={"must_change_password": forced}, after={"must_change_password": False})
+    return token

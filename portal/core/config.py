@@ -61,6 +61,8 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         # of document numbers (肥督约〔2026〕12号 has the prefix 肥督).
         "JIEDIAN_OFFICE_NAME": env.get("JIEDIAN_OFFICE_NAME", "县委县政府督查室"),
         "JIEDIAN_DOC_PREFIX": env.get("JIEDIAN_DOC_PREFIX", "督"),
+        # The portal's address as people type it (printed on one-time password sheets, in messages).
+        "PORTAL_URL": env.get("PORTAL_URL", ""),
         # The county's own name (清溪县): ledgers prefix unit names with it. Unset: read off the unit names.
         "JIEDIAN_COUNTY": env.get("JIEDIAN_COUNTY", ""),
         "BABEL_DEFAULT_LOCALE": "zh_CN",

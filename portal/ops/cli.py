@@ -90,11 +90,12 @@ def users_import(path, check):
         click.echo(f"{sheet.title}: create={counts['create']} update={counts['update']} unchanged={counts['unchanged']}")
     if check:
         c = {s.key: report.counts(s.key) for s in orgchart.SHEETS}
+        click.echo("check only: nothing written")
         click.echo(f"users import leagues_created={c['leagues']['create']} units_created={c['units']['create']} "
                    f"units_updated={c['units']['update']} users_created={c['users']['create']} "
-                   f"users_updated={c['users']['update']} (check: nothing written)")
+                   f"users_updated={c['users']['update']}")
         return
-    sheet_path = Path(path).with_suffix("").with_name(Path(path).stem + "-passwords.pdf")
+    sheet_path = Path(path).with_name(Path(path).stem + "-passwords.pdf")
     if report.new_accounts and sheet_path.exists():
         click.echo(f"{sheet_path} already exists (it may hold passwords not yet handed out): move it away first; "
                    "nothing was imported", err=True)
