@@ -35,10 +35,26 @@ PDF = b"%PDF-1.4\n% test evidence\n"
 
 # endpoint -> why a successful POST writes no audit entry
 EXEMPT: dict[str, str] = {
+    "admin.orgchart_check": (
+        "the organisation import's dry run: it reads and checks the uploaded workbook and shows what a "
+        "commit would do, writing nothing (the commit, admin.orgchart_commit, is audited)"
+    ),
     "notifications.mark_read": (
         "marks the signed-in user's own notices read: a personal inbox marker that changes no "
         "county record and nobody else's view; the notice rows carry read_at themselves"
     ),
+    # The ledger import wizard: its steps need the upload kept in the wizard's session, which a bare POST has not;
+    # tests/ledger/test_wizard.py walks them and checks what they write.
+    "ledger.wizard_upload": "keeps the uploaded file on the server and the choices in the wizard's session; "
+                            "nothing of the county changes until the commit",
+    "ledger.wizard_columns": "keeps the column mapping in the wizard's session; saving it under a name is audited "
+                             "(ledger_mapping.create, checked in tests/ledger/test_wizard.py)",
+    "ledger.wizard_units": "keeps the units chosen in the wizard's session; they become aliases, audited "
+                           "(unit.alias), only when the import is committed",
+    "ledger.wizard_commit": "audited by the import service (ledger.import per project and for the file, unit.alias, "
+                            "unit.create, setting.go_live); needs an upload kept in the session, so checked in "
+                            "tests/ledger/test_wizard.py",
+    "ledger.wizard_cancel": "deletes the kept upload and the wizard's session state; no county record changes",
 }
 
 
@@ -116,6 +132,18 @@ POLICY = {"effective_from": "2026-07-01", "green_points": "2", "yellow_points": 
 
 Builder = Callable[[dict, int], dict]
 
+
+def _orgchart_confirmation() -> dict:
+    """The dry-run page's confirmation of a workbook with one new unit and one new user."""
+    import base64
+
+    from portal.admin import orgchart
+    from tests.admin.test_orgchart import workbook
+
+    data = workbook([], [("新建单位", "", "", "", "")], [("张三", "", "新建单位", "经办人", "", "", "")])
+    return {"content": base64.b64encode(data).decode(), "filename": "组织架构.xlsx",
+            "fingerprint": orgchart.check(data).fingerprint}
+
 # endpoint -> (role, data builder(county, n)); n numbers the endpoint's rules (new, edit) to keep names unique
 VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "auth.login": ("anonymous", lambda c, n: {"username": "unit_staff", "password": f.PASSWORD}),
@@ -127,6 +155,10 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "admin.user_edit": ("admin", lambda c, n: {"username": f"zhangsan{n}", "display_name": "张三",
                                                "unit_id": str(c["own"].id), "roles": "contact",
                                                "password": "long-enough-1", "is_active": "y"}),
+    "admin.orgchart_commit": ("admin", lambda c, n: _orgchart_confirmation()),
+    "auth.change_password": ("unit_staff", lambda c, n: {"current_password": f.PASSWORD,
+                                                         "new_password": "a-new-password-1",
+                                                         "confirm_password": "a-new-password-1"}),
     "admin.policy": ("admin", lambda c, n: dict(POLICY)),
     "admin.calendar": ("admin", lambda c, n: {"day": "2027-01-01", "is_workday": "0", "name": "元旦"}),
     "admin.calendar_delete": ("admin", lambda c, n: {}),

@@ -37,6 +37,11 @@ EXPECTED: dict[str, set[str] | None] = {
     "admin.unit_edit": ADMIN,
     "admin.users": ADMIN,
     "admin.user_edit": ADMIN,
+    "admin.orgchart_index": ADMIN,
+    "admin.orgchart_template": ADMIN,
+    "admin.orgchart_check": ADMIN,  # 422 without a file
+    "admin.orgchart_commit": ADMIN,  # 422 without the checked file
+    "auth.change_password": ALL,  # one's own password; 422 without the fields
     "audit.index": SETUP,
     "projects.index": READ_ALL,
     "projects.detail": READ_ALL,  # the project belongs to another unit than staff/contact
@@ -92,6 +97,17 @@ EXPECTED: dict[str, set[str] | None] = {
     "ledger.index": SETUP,
     "ledger.template": SETUP,
     "ledger.import_file": SETUP,  # 422 without a file
+    # the import wizard: without an import in the session its pages lead to the upload page (303), its POSTs are 422
+    "ledger.wizard": SETUP,
+    "ledger.wizard_upload": SETUP,  # 422 without a file
+    "ledger.wizard_layout": SETUP,
+    "ledger.wizard_columns": SETUP,
+    "ledger.wizard_units": SETUP,
+    "ledger.wizard_people": SETUP,
+    "ledger.wizard_check": SETUP,
+    "ledger.wizard_commit": SETUP,
+    "ledger.wizard_done": SETUP,
+    "ledger.wizard_cancel": SETUP,
     "ledger.export": READ_ALL,  # the whole county; unit staff export their own unit only
     # the command view: everyone reads the dashboard and the timeline; cadre files are for leaders and supervisors
     "dashboard.index": ALL,
