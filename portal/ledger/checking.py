@@ -22,6 +22,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.core.extensions import db
@@ -75,8 +76,11 @@ class Note:
     row: int | None = None
 
     def __str__(self) -> str:
-        where = f"“{self.sheet}”第 {self.row} 行：" if self.row is not None else (f"“{self.sheet}”：" if self.sheet else "")
-        return where + self.message
+        if self.row is not None:
+            return _("“%(sheet)s” row %(row)s: %(note)s", sheet=self.sheet, row=self.row, note=self.message)
+        if self.sheet:
+            return _("“%(sheet)s”: %(note)s", sheet=self.sheet, note=self.message)
+        return self.message
 
 
 @dataclass
@@ -160,16 +164,19 @@ class Lookups:
         if found_id is None:
             exact_short = [u for u in self.unit_list if u.short_name == name]
             if len(exact_short) > 1:
-                raise Bad(f"简称“{name}”对应多个单位，请填写单位全称。")
+                raise Bad(_("The short name “%(name)s” means more than one unit; write the unit's full name.",
+                            name=name))
         if found_id is None:
             if options.create_units:
                 return checked.new_units.setdefault(name, NewUnit(name))
             suggestions = self.suggestions(name, options)[:3]
-            hint = "（可能是：" + "、".join(s.name for s in suggestions) + "）" if suggestions else ""
-            raise Bad(f"没有名为“{name}”的单位{hint}。")
+            if suggestions:
+                raise Bad(_("There is no unit named “%(name)s” (perhaps: %(units)s).", name=name,
+                            units=_(", ").join(s.name for s in suggestions)))
+            raise Bad(_("There is no unit named “%(name)s”.", name=name))
         found = self.units_by_id[found_id]
         if not found.is_active and found.id != current_id:
-            raise Bad(f"单位“{name}”已停用。")
+            raise Bad(_("The unit “%(name)s” is deactivated.", name=name))
         return found
 
     def suggestions(self, name: str, options: Options) -> list[matching.Suggestion]:
@@ -187,9 +194,9 @@ class Lookups:
     def named(self, table: dict, what: str, name: str, current_id: int | None):
         found = table.get(name)
         if found is None:
-            raise Bad(f"没有名为“{name}”的{what}。")
+            raise Bad(_("There is no %(what)s named “%(name)s”.", what=what, name=name))
         if not found.is_active and found.id != current_id:
-            raise Bad(f"{what}“{name}”已停用。")
+            raise Bad(_("The %(what)s “%(name)s” is deactivated.", what=what, name=name))
         return found
 
     def person(self, name: str, unit: Unit | NewUnit | None, current_id: int | None) -> User | None:
@@ -211,16 +218,17 @@ class Lookups:
         if found is None:
             return None
         if found.id != current_id and (not found.is_active_account or found.id not in self.leaders):
-            raise Bad(f"“{name}”不是县领导账号，包保领导须为县领导。")
+            raise Bad(_("“%(name)s” is not a county leader's account; the responsible leader must be a county leader.",
+                        name=name))
         return found
 
 
 def _text(raw: Any, column: Column) -> str:
     text = _as_text(raw)
     if has_markup(text):
-        raise Bad("不能包含 HTML 标签或脚本。")
+        raise Bad(_("Must not contain HTML tags or scripts."))
     if column.max_len and len(text) > column.max_len:
-        raise Bad(f"不能超过 {column.max_len} 个字（现有 {len(text)} 个）。")
+        raise Bad(_("At most %(max)d characters (this has %(n)d).", max=column.max_len, n=len(text)))
     return text
 
 
@@ -228,7 +236,7 @@ def _as_text(raw: Any) -> str:
     if raw is None:
         return ""
     if isinstance(raw, bool):
-        raise Bad("应填写文字，不是“TRUE/FALSE”。")
+        raise Bad(_("Write text here, not “TRUE/FALSE”."))
     if isinstance(raw, int):
         return str(raw)
     if isinstance(raw, float):
@@ -236,10 +244,10 @@ def _as_text(raw: Any) -> str:
     if isinstance(raw, Decimal):
         return str(raw)
     if isinstance(raw, datetime | date | time):
-        raise Bad("应填写文字，不是日期或时间。")
+        raise Bad(_("Write text here, not a date or a time."))
     if isinstance(raw, str):
         return raw.replace("\r\n", "\n").replace("\r", "\n").strip()
-    raise Bad("无法识别的内容。")
+    raise Bad(_("Unrecognised content."))
 
 
 def _integer(raw: Any) -> int | None:
@@ -260,11 +268,11 @@ def _date(raw: Any, year: int | None) -> date | None:
     try:
         return values.parse_date(raw, year=year)
     except ValueError as error:
-        raise Bad(f"日期格式不正确（应为 2026-06-30）：{error}") from None
+        raise Bad(_("Wrong date format (should be 2026-06-30): %(error)s", error=error)) from None
 
 
 def _money(raw: Any) -> Decimal:
-    message = "须为 0 到 999,999,999 之间的数字（单位万元，最多两位小数）。"
+    message = _("Must be a number from 0 to 999,999,999 (in 10,000 yuan, at most two decimals).")
     if blank(raw):
         return Decimal("0.00")
     if isinstance(raw, bool | datetime | date):
@@ -277,7 +285,7 @@ def _money(raw: Any) -> Decimal:
         try:
             value = values.parse_money(raw)
         except ValueError as error:
-            raise Bad(f"{message}{error}") from None
+            raise Bad(_("%(message)s %(error)s", message=message, error=error)) from None
         if value is None:
             return Decimal("0.00")
     if not value.is_finite() or value < 0 or value > MAX_MONEY:
@@ -295,7 +303,7 @@ def _flag(raw: Any) -> bool:
         return True
     if text in NO_WORDS:
         return False
-    raise Bad(f"请填写“{YES}”或“{NO}”。")
+    raise Bad(_("Write “%(yes)s” or “%(no)s”.", yes=YES, no=NO))
 
 
 def generated_code(year: int, name: str) -> str:
@@ -313,14 +321,14 @@ def _value(column: Column, raw: Any, ctx: dict) -> Any:
     if kind in ("text", "code"):
         value = _text(raw, column)
         if kind == "code" and value and not re.fullmatch(r"[A-Za-z0-9_-]+", value):
-            raise Bad("只能使用字母、数字、“-”或“_”。")
+            raise Bad(_("Only letters, digits, “-” or “_”."))
         return value
     if kind == "year":
         if blank(raw):
             return None
         year = _integer(raw) if not isinstance(raw, str) else _integer(re.sub(r"年度?$", "", raw.strip()))
         if year is None or not 2000 <= year <= 2100:
-            raise Bad("须为 2000 到 2100 之间的四位年份。")
+            raise Bad(_("Must be a four-digit year from 2000 to 2100."))
         return year
     if kind == "money":
         return _money(raw)
@@ -331,7 +339,7 @@ def _value(column: Column, raw: Any, ctx: dict) -> Any:
             return 1
         weight = _integer(raw)
         if weight is None or not 1 <= weight <= 10:
-            raise Bad("权重须为 1 到 10 的整数。")
+            raise Bad(_("The weight must be a whole number from 1 to 10."))
         return weight
     if kind == "flag":
         return _flag(raw)
@@ -347,7 +355,7 @@ def _value(column: Column, raw: Any, ctx: dict) -> Any:
             return STAGE_CODES[text]
         if text in STAGE_NAMES:
             return text
-        raise Bad(f"须为 {'、'.join(STAGE_NAMES.values())} 之一。")
+        raise Bad(_("Must be one of %(stages)s.", stages=_(", ").join(STAGE_NAMES.values())))
     if kind == "units":
         names = values.split_units(_text(raw, column))
         return [lookups.unit(n, None, ctx["options"], ctx["checked"]) for n in names]
@@ -356,9 +364,9 @@ def _value(column: Column, raw: Any, ctx: dict) -> Any:
         return None
     current = ctx["current"].get(column.key)
     if kind == "category":
-        return lookups.named(lookups.categories, "类别", name, current)
+        return lookups.named(lookups.categories, _("Category"), name, current)
     if kind == "theme":
-        return lookups.named(lookups.themes, "时光轴主题", name, current)
+        return lookups.named(lookups.themes, _("Timeline theme"), name, current)
     if kind == "unit":
         names = values.split_units(name) or [name]
         return [lookups.unit(n, current if i == 0 else None, ctx["options"], ctx["checked"]) for i, n in enumerate(names)]
@@ -429,25 +437,31 @@ def check_layouts(layouts: list[SheetLayout], lookups: Lookups, options: Options
     seen_nodes: dict[tuple[str, str], tuple[str, int]] = {}
     for layout in layouts:
         if not layout.rows:
-            out.notes.append(Note(f"工作表未导入：{layout.reason or '没有数据行'}。", layout.name))
+            out.notes.append(Note(_("Sheet not imported: %(reason)s.", reason=layout.reason or _("no data rows")),
+                                  layout.name))
             continue
         present = set(layout.fields)
         out.ignored_rows += len(layout.ignored)
         out.hidden_rows += len(layout.hidden)
         for number, words in layout.hidden:
-            out.notes.append(Note(f"隐藏的行未导入（{words or '空'}）。", layout.name, number))
+            out.notes.append(Note(_("Hidden row not imported (%(words)s).", words=words or _("empty")),
+                                  layout.name, number))
         for column in layout.unknown:
-            out.notes.append(Note(f"未识别的列“{column.label}”（{column.letter} 列）未导入。", layout.name))
+            out.notes.append(Note(_("Unrecognised column “%(label)s” (column %(letter)s) not imported.",
+                                    label=column.label, letter=column.letter), layout.name))
         for col in layout.unlabeled:
-            out.notes.append(Note(f"{col} 列有内容但没有表头，未导入。", layout.name))
+            out.notes.append(Note(_("Column %(letter)s has content but no heading; not imported.", letter=col),
+                                  layout.name))
         for number, key in layout.formulas:
             label, col = layout.where(key)
-            out.problems.append(Problem("不能含公式（文件中没有公式的计算结果），请复制后“选择性粘贴为数值”。",
+            out.problems.append(Problem(_("Formulas are not allowed (the file holds no computed result for them); "
+                                          "copy the cells and “Paste special → Values”."),
                                         number, label, col, sheet=layout.name))
         missing = [k for k in REQUIRED_COLUMNS if k not in present and not (k == "name" and "code" in present)]
         if missing:
-            names = "、".join(f"“{FIELDS[k].header}”" for k in missing)
-            out.problems.append(Problem(f"找不到{names}列：请在表头写明（可在导入向导中指定各列）。", None, None, None,
+            names = _(", ").join(f"“{FIELDS[k].header}”" for k in missing)
+            out.problems.append(Problem(_("No %(names)s column: name it in the header row (or choose the columns "
+                                          "in the import wizard).", names=names), None, None, None,
                                         sheet=layout.name))
             continue
         for data in layout.rows:
@@ -514,7 +528,8 @@ def _check_row(layout, data, present, lookups, options, year, go_live, out: Chec
         if key == "category" and value is None:
             value = _sheet_category(layout, data.category_hint, lookups, options)
             if value is None:
-                problem(key, "没有类别：请加“类别”列、以类别命名工作表，或在导入时指定类别（--category）。")
+                problem(key, _("No category: add a “类别” column, name the sheet after the category, "
+                               "or choose the category when importing (--category)."))
                 target[key] = MISSING
                 continue
         if key == "year" and value is None:
@@ -523,7 +538,7 @@ def _check_row(layout, data, present, lookups, options, year, go_live, out: Chec
             continue  # the first node's unit, below
         required = column.required and key not in ("code", "lead_unit")
         if required and value in (None, ""):
-            problem(key, "必填，不能为空。", cell)
+            problem(key, _("Required; must not be empty."), cell)
             target[key] = MISSING
             continue
         target[key] = value
@@ -549,7 +564,7 @@ def _check_row(layout, data, present, lookups, options, year, go_live, out: Chec
     if project.get("lead_unit") is None and node is not None and node.get("unit") not in (None, MISSING):
         project["lead_unit"] = node["unit"]
     if project.get("lead_unit") is None and row.ok:
-        problem("lead_unit", "没有牵头单位：请填写“牵头单位”或节点的“责任单位”。")
+        problem("lead_unit", _("No lead unit: fill in “牵头单位” or the node's “责任单位”."))
         project["lead_unit"] = MISSING
 
     # Identity: the ledger's code, the project of the same name and year, or a code made from them.
@@ -571,25 +586,30 @@ def _check_row(layout, data, present, lookups, options, year, go_live, out: Chec
                 a, b = first.project.get(key), project.get(key)
                 if a is MISSING or b is MISSING or _comparable(a) == _comparable(b):
                     continue
-                where = f"第 {first.number} 行" if first.sheet == layout.name else f"“{first.sheet}”第 {first.number} 行"
-                same = f"同一项目编号“{project['code']}”" if "code" in present else "同一项目"
-                problem(key, f"与{where}{same}的“{column.header}”不一致；同一项目各行的项目信息须相同。", raw.get(key))
+                where = _("row %(row)s", row=first.number) if first.sheet == layout.name \
+                    else _("“%(sheet)s” row %(row)s", sheet=first.sheet, row=first.number)
+                same = _("the same project code “%(code)s”", code=project["code"]) if "code" in present \
+                    else _("the same project")
+                problem(key, _("“%(header)s” differs from %(where)s (%(same)s); every row of a project must carry "
+                               "the same project details.", where=where, same=same, header=column.header), raw.get(key))
         if node is not None and isinstance(node.get("title"), str) and node["title"]:
             key = (project["code"], node["title"])
             if key in seen_nodes:
-                problem("title", f"与第 {seen_nodes[key][1]} 行重复：同一项目中节点名称不能重复。", node["title"])
+                problem("title", _("Repeats row %(row)s: node names must not repeat within a project.",
+                                   row=seen_nodes[key][1]), node["title"])
             else:
                 seen_nodes[key] = (layout.name, data.number)
             existing = lookups.projects.get(project["code"])
             if existing is not None and len(lookups.nodes[existing.id].get(node["title"], [])) > 1:
-                problem("title", f"系统中该项目已有多个名为“{node['title']}”的节点，无法确定更新哪一个；请先在系统中改名。")
+                problem("title", _("The project already has several nodes named “%(title)s”, so which one to update "
+                                   "is unclear; rename them in the portal first.", title=node["title"]))
     out.rows.append(row)
 
 
 def _check_dates(row, project, node, problem, go_live, out: Checked, lookups: Lookups) -> None:
     start, end = project.get("start_date"), project.get("end_date")
     if isinstance(start, date) and isinstance(end, date) and end < start:
-        problem("end_date", "结束日期不能早于开始日期。")
+        problem("end_date", _("The end date must not be before the start date."))
     year = project.get("year")
     if node is None or not isinstance(year, int):
         return
@@ -597,17 +617,20 @@ def _check_dates(row, project, node, problem, go_live, out: Checked, lookups: Lo
     if isinstance(deadline, date):
         first, last = project_span(year, start, end)
         if not first <= deadline <= last:
-            span = f"项目年度（{year} 年）" if (first, last) == (date(year, 1, 1), date(year, 12, 31)) \
-                else f"项目起止时间（{first.isoformat()} 至 {last.isoformat()}）"
-            problem("deadline", f"完成时限 {deadline.isoformat()} 不在{span}内。", deadline)
+            span = _("the project year (%(year)s)", year=year) if (first, last) == (date(year, 1, 1), date(year, 12, 31)) \
+                else _("the project's dates (%(first)s to %(last)s)", first=first.isoformat(), last=last.isoformat())
+            problem("deadline", _("The deadline %(deadline)s is outside %(span)s.", deadline=deadline.isoformat(),
+                                  span=span), deadline)
     finished, completed = node.get("finished"), node.get("completed_on")
     if completed is MISSING or finished is MISSING:
         return
     node["done_on"] = completed if isinstance(completed, date) else (deadline if finished and isinstance(deadline, date) else None)
     if node["done_on"] is None and isinstance(deadline, date) and deadline < go_live and row.ok:
         out.overdue_open += 1
-        out.notes.append(Note(f"节点“{node.get('title')}”完成时限 {deadline.isoformat()} 早于启用日期"
-                              f" {go_live.isoformat()}，台账未标为完成：已超期未完成，请督查人员研判（不自动记牌）。",
+        out.notes.append(Note(_("The node “%(title)s” is due %(deadline)s, before the go-live date %(go_live)s, and "
+                                "the ledger does not mark it finished: overdue and open, for a supervisor to judge "
+                                "(no card is issued automatically).", title=node.get("title"),
+                                deadline=deadline.isoformat(), go_live=go_live.isoformat()),
                               row.sheet, row.number))
 
 
@@ -625,6 +648,7 @@ def _check_years_of_untouched_nodes(out: Checked, lookups: Lookups) -> None:
             for n in nodes:
                 if title not in in_file and not span[0] <= n.deadline <= span[1]:
                     out.problems.append(Problem(
-                        f"项目年度改为 {year} 年后，系统中该项目的节点“{title}”（完成时限 "
-                        f"{n.deadline.isoformat()}）将不在年度内；请在文件中一并调整该节点。",
+                        _("With the project year changed to %(year)s, the project's node “%(title)s” (due "
+                          "%(deadline)s) would fall outside the year; change that node in the file as well.",
+                          year=year, title=title, deadline=n.deadline.isoformat()),
                         first.number, "年度", None, sheet=first.sheet))

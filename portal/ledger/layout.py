@@ -31,6 +31,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+
 from portal.ledger.columns import COLUMNS, letter
 
 HEADER_SCAN = 15  # rows searched for the header
@@ -287,13 +289,14 @@ def detect(grid: Grid, *, mapping: dict[str, str] | None = None) -> SheetLayout:
     """The sheet's header, columns and rows. ``mapping`` (header as written → field, or "" to ignore) overrides."""
     layout = SheetLayout(grid.name)
     if not grid.values:
-        layout.reason = "空工作表"
+        layout.reason = _("empty sheet")
         return layout
     scan = range(1, min(grid.rows, HEADER_SCAN) + 1)
     scores = {r: _score(grid, r) for r in scan}
     best = max(scores, key=lambda r: (scores[r], -r))
     if scores[best] < 2 and not mapping:
-        layout.reason = "找不到表头（前 15 行中没有一行能认出两个以上的列名，如“节点任务”“责任单位”“完成时限”）"
+        layout.reason = _("no header row (none of the first %(n)d rows names two or more known columns, such as "
+                          "“节点任务”, “责任单位”, “完成时限”)", n=HEADER_SCAN)
         return layout
     header = [best]
     if best > 1 and scores.get(best - 1, 0) >= 1:
@@ -355,18 +358,18 @@ def _read_rows(grid: Grid, layout: SheetLayout) -> None:
             continue
         words = {re.sub(r"\s+", "", w) for w in distinct}
         if words & TOTAL_WORDS:
-            layout.ignored.append((r, "合计行"))
+            layout.ignored.append((r, _("totals row")))
             continue
         if FOOTER.match(first) or FILER.match(first):
-            layout.ignored.append((r, "表尾说明"))
+            layout.ignored.append((r, _("footnote")))
             continue
         if len(distinct) == 1 and (grid.merged_across.get(r, 0) >= max(2, SECTION_SPAN * width) or HEADING.match(first)):
             section = first
             previous = {}  # a new section starts new projects
-            layout.ignored.append((r, f"分类标题“{first[:20]}”"))
+            layout.ignored.append((r, _("section heading “%(heading)s”", heading=first[:20])))
             continue
         if sum(1 for v in cells if field_of(v)) >= max(2, len(by_index) // 2):
-            layout.ignored.append((r, "重复的表头行"))
+            layout.ignored.append((r, _("repeated header row")))
             continue
         values: dict[str, Any] = {}
         for c, column in by_index.items():
@@ -376,7 +379,7 @@ def _read_rows(grid: Grid, layout: SheetLayout) -> None:
             values[column.field] = value
         if all(blank(values.get(k)) for k in NODE_FIELDS - {"note", "finished", "completed_on"}) and \
                 all(blank(values.get(k)) for k in PROJECT_FIELDS - {"code"}):
-            layout.ignored.append((r, "没有节点或项目内容"))
+            layout.ignored.append((r, _("no node or project content")))
             continue
         # A project's columns written on its first row only: carried down to its node rows.
         starts_project = not blank(values.get("name")) or not blank(values.get("code"))

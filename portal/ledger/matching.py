@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from portal.core.i18n import translate as _
 from portal.ledger.values import normalise_text
 
 __all__ = [
@@ -118,7 +119,7 @@ def normalise_unit(name: str, *, county_names: Sequence[str]) -> str:
     """
     counties, levels = _county_prefixes(county_names)
     key = name or ""
-    for _ in range(10):
+    for _pass in range(10):
         again = _one_pass(key, counties, levels)
         if again == key:
             break
@@ -136,11 +137,21 @@ class Suggestion:
     reason: str
 
 
-SAME_NAME, SAME_ALIAS, SAME_SHORT, SAME_KEY, SIMILAR = (
-    "名称一致", "别名一致", "简称一致", "规范化后一致", "相似")
+SAME_NAME, SAME_ALIAS, SAME_SHORT, SAME_KEY, SIMILAR = ("name", "alias", "short name", "key", "similar")
 KEY_SCORE = 0.95
 SIMILAR_MAX = 0.9  # a similar name never ranks with a normalised match
 SIMILAR_MIN = 0.5
+
+
+def _reason(kind: str) -> str:
+    """A suggestion's reason as the page shows it (Chinese without an app context)."""
+    return {
+        SAME_NAME: lambda: _("same name"),
+        SAME_ALIAS: lambda: _("same alias"),
+        SAME_SHORT: lambda: _("same short name"),
+        SAME_KEY: lambda: _("same once normalised"),
+        SIMILAR: lambda: _("similar"),
+    }[kind]()
 
 
 def _plain(text: str | None) -> str:
@@ -150,7 +161,7 @@ def _plain(text: str | None) -> str:
 
 def _spellings(unit: UnitRow) -> list[tuple[str, str]]:
     """(reason, spelling) for a unit's name, aliases and short name, in that order."""
-    _, name, short_name, aliases = unit
+    _id, name, short_name, aliases = unit
     found = [(SAME_NAME, name)]
     found += [(SAME_ALIAS, alias) for alias in aliases or () if alias]
     if short_name:
@@ -191,13 +202,13 @@ def suggest_units(
     if not written:
         return []
     key = normalise_unit(name, county_names=county_names)
-    spellings = {spelling for unit in units for _, spelling in _spellings(unit)}
+    spellings = {spelling for unit in units for _kind, spelling in _spellings(unit)}
     keys = {spelling: normalise_unit(spelling, county_names=county_names) for spelling in spellings}
     found = []
     for unit in units:
         scored = _best(written, key, unit, keys)
         if scored:
-            found.append(Suggestion(unit[0], unit[1], *scored))
+            found.append(Suggestion(unit[0], unit[1], scored[0], _reason(scored[1])))
     found.sort(key=lambda s: (-s.score, s.name, s.unit_id))
     return found[:limit]
 

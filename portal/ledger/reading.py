@@ -10,6 +10,9 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
+from portal.core.errors import Refused
 from portal.ledger.columns import (
     MAX_BYTES,
     MAX_MEMBERS,
@@ -34,29 +37,29 @@ class Problem:
     value: str | None = None  # the bad value itself, as read
 
     def __str__(self) -> str:
-        shown = f"{self.message}（原值：{self.value}）" if self.value and self.value not in self.message else self.message
+        shown = self.message
+        if self.value and self.value not in self.message:
+            shown = _("%(message)s (value read: %(value)s)", message=self.message, value=self.value)
         if self.row is not None and self.column:
-            return f"第 {self.row} 行，“{self.column}”列：{shown}"
+            return _("Row %(row)s, column “%(column)s”: %(problem)s", row=self.row, column=self.column, problem=shown)
         if self.row is not None:
-            return f"第 {self.row} 行：{shown}"
+            return _("Row %(row)s: %(problem)s", row=self.row, problem=shown)
         if self.column:
-            return f"“{self.column}”列：{shown}"
+            return _("Column “%(column)s”: %(problem)s", column=self.column, problem=shown)
         return shown
 
     def place(self) -> str:
         """Where it is: the sheet, the row and the column letter."""
-        parts = [f"“{self.sheet}”" if self.sheet else "", f"第 {self.row} 行" if self.row is not None else "",
-                 f"{self.letter} 列" if self.letter else ""]
+        parts = [f"“{self.sheet}”" if self.sheet else "", _("row %(row)s", row=self.row) if self.row is not None else "",
+                 _("column %(letter)s", letter=self.letter) if self.letter else ""]
         return " ".join(p for p in parts if p)
 
 
-class LedgerError(Exception):
+class LedgerError(Refused):
     """A refused file: an HTTP status, a summary and the row-by-row problems."""
 
     def __init__(self, status: int, message: str, problems: list[Problem] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, message)
         self.problems = problems or []
 
     def lines(self, limit: int | None = SHOWN_PROBLEMS) -> list[str]:
@@ -64,7 +67,7 @@ class LedgerError(Exception):
         shown = self.problems if limit is None else self.problems[:limit]
         out = [self.message, *(str(p) for p in shown)]
         if len(self.problems) > len(shown):
-            out.append(f"……另有 {len(self.problems) - len(shown)} 处问题未列出。")
+            out.append(_("…and %(n)d more problems not listed.", n=len(self.problems) - len(shown)))
         return out
 
 
@@ -93,38 +96,40 @@ def _looks_like_text(head: bytes) -> bool:
 def check_container(data: bytes) -> None:
     """Refuse anything that is not a reasonably sized xlsx zip before openpyxl sees it (text files are read as CSV)."""
     if not data:
-        raise LedgerError(422, "文件是空的。")
+        raise LedgerError(422, _("The file is empty."))
     if len(data) > MAX_BYTES:
-        raise LedgerError(413, f"文件超过 {MAX_BYTES // (1024 * 1024)} MB，请分成几个文件导入。")
+        raise LedgerError(413, _("The file is larger than %(mb)d MB; please split it into several files.",
+                                 mb=MAX_BYTES // (1024 * 1024)))
     if data.startswith(OLE2_MAGIC):
         raise LedgerError(
             422,
-            "这是旧版 Excel（.xls）文件或加密的工作簿，不能导入：请在 Excel 中取消密码，"
-            "“另存为”Excel 工作簿（*.xlsx）后再导入。",
+            _("This is an old Excel (.xls) file or an encrypted workbook and cannot be imported: remove the "
+              "password in Excel and “Save as” an Excel workbook (*.xlsx), then import that."),
         )
     if not data.startswith(b"PK\x03\x04"):
-        raise LedgerError(422, "这不是 Excel 工作簿（.xlsx）或 CSV 文件，无法读取。")
+        raise LedgerError(422, _("This is not an Excel workbook (.xlsx) or a CSV file and cannot be read."))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise LedgerError(422, "文件已损坏或不是 Excel 工作簿（.xlsx），无法读取。") from None
+        raise LedgerError(422, _("The file is damaged or not an Excel workbook (.xlsx) and cannot be read.")) from None
     if len(members) > MAX_MEMBERS:
-        raise LedgerError(422, "文件结构异常（压缩包内文件过多），拒绝读取。")
+        raise LedgerError(422, _("The file has an unusual structure (too many files in the archive) and was not read."))
     total = 0
     for member in members:
         total += member.file_size
         if member.file_size > RATIO_FLOOR and member.file_size > MAX_RATIO * max(member.compress_size, 1):
-            raise LedgerError(422, "文件解压后异常膨胀（疑似压缩炸弹），拒绝读取。")
+            raise LedgerError(422, _("The file grows unusually when unpacked (a suspected zip bomb) and was not read."))
     if total > MAX_UNCOMPRESSED:
         raise LedgerError(
-            422, f"文件解压后超过 {MAX_UNCOMPRESSED // (1024 * 1024)} MB，拒绝读取；请分成几个文件导入。"
+            422, _("Unpacked, the file is larger than %(mb)d MB and was not read; please split it into several files.",
+                   mb=MAX_UNCOMPRESSED // (1024 * 1024))
         )
     names = {m.filename for m in members}
     if "xl/workbook.xml" not in names:
         if "word/document.xml" in names:
-            raise LedgerError(422, "这是 Word 文档，不是 Excel 工作簿（.xlsx）。")
-        raise LedgerError(422, "这不是 Excel 工作簿（.xlsx）文件，无法读取。")
+            raise LedgerError(422, _("This is a Word document, not an Excel workbook (.xlsx)."))
+        raise LedgerError(422, _("This is not an Excel workbook (.xlsx) file and cannot be read."))
 
 
 def open_workbook(data: bytes):
@@ -137,7 +142,8 @@ def open_workbook(data: bytes):
             warnings.simplefilter("ignore")  # "Data Validation extension is not supported" etc.
             return load_workbook(io.BytesIO(data), data_only=False, keep_links=False, keep_vba=False)
     except Exception:  # openpyxl raises many kinds on a broken file
-        raise LedgerError(422, "无法读取该 Excel 工作簿（文件可能已损坏），请在 Excel 中重新保存后再导入。") from None
+        raise LedgerError(422, _("The Excel workbook cannot be read (the file may be damaged); "
+                                 "save it again in Excel, then import it.")) from None
 
 
 def decode_text(data: bytes) -> str | None:
@@ -162,15 +168,17 @@ def read_grids(data: bytes, filename: str = ""):
     from portal.ledger.layout import grid_of_csv, grid_of_sheet
 
     if not data:
-        raise LedgerError(422, "文件是空的。")
+        raise LedgerError(422, _("The file is empty."))
     if len(data) > MAX_BYTES:
-        raise LedgerError(413, f"文件超过 {MAX_BYTES // (1024 * 1024)} MB，请分成几个文件导入。")
+        raise LedgerError(413, _("The file is larger than %(mb)d MB; please split it into several files.",
+                                 mb=MAX_BYTES // (1024 * 1024)))
     if not data.startswith((b"PK\x03\x04", OLE2_MAGIC)):
         text = decode_text(data)
         if text is not None:
             head = text.lstrip()[:200].lower()
             if head.startswith(("<!doctype", "<html", "<?xml", "<table")):
-                raise LedgerError(422, "这是网页或 XML 文件，不是台账：请用 Excel 打开后“另存为”Excel 工作簿（*.xlsx）再导入。")
+                raise LedgerError(422, _("This is a web page or an XML file, not a ledger: open it in Excel, "
+                                         "“Save as” an Excel workbook (*.xlsx), then import that."))
             name = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "CSV"
             return [grid_of_csv(text, name)]
     book = open_workbook(data)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -56,14 +57,16 @@ def read_ledger(data: bytes, *, options: Options, filename: str = "") -> list[Sh
     if options.sheet:
         grids = [g for g in grids if g.name == options.sheet]
         if not grids:
-            raise LedgerError(422, f"找不到名为“{options.sheet}”的工作表。")
+            raise LedgerError(422, _("There is no sheet named “%(sheet)s”.", sheet=options.sheet))
     layouts = [detect(g, mapping=options.mapping) for g in grids]
     if not any(layout.rows for layout in layouts):
-        reasons = "；".join(f"“{layout.name}”：{layout.reason or '没有数据行'}" for layout in layouts) or "没有工作表"
-        raise LedgerError(422, f"台账中没有可导入的数据行（{reasons}）。")
+        reasons = _("; ").join(_("“%(sheet)s”: %(reason)s", sheet=layout.name, reason=layout.reason or _("no data rows"))
+                               for layout in layouts) or _("no sheets")
+        raise LedgerError(422, _("The ledger has no data rows to import (%(reasons)s).", reasons=reasons))
     rows = sum(len(layout.rows) for layout in layouts)
     if rows > MAX_ROWS:
-        raise LedgerError(422, f"一个文件最多 {MAX_ROWS} 行数据（本文件 {rows} 行），请分成几个文件导入。")
+        raise LedgerError(422, _("A file may hold at most %(max)d data rows (this one has %(rows)d); "
+                                 "please split it into several files.", max=MAX_ROWS, rows=rows))
     return layouts
 
 
@@ -98,7 +101,8 @@ def import_ledger(actor: User | None, data: bytes, *, clock: Clock, options: Opt
     layouts = read_ledger(data, options=options, filename=filename)
     checked, lookups = plan(layouts, options=options, clock=clock)
     if checked.problems:
-        raise LedgerError(422, f"台账有 {len(checked.problems)} 处问题，整个文件未导入。请修改后重新导入。",
+        raise LedgerError(422, _("The ledger has %(n)d problems; nothing in the file was imported. "
+                                 "Correct them and import it again.", n=len(checked.problems)),
                           checked.problems)
     rows = sum(len(layout.rows) for layout in layouts)
     try:
@@ -112,7 +116,8 @@ def import_ledger(actor: User | None, data: bytes, *, clock: Clock, options: Opt
         return result
     except (IntegrityError, StaleDataError):
         raise LedgerError(
-            409, "导入时有人同时新建或修改了相同的项目或节点，本次未导入任何数据；请稍后重新导入。"
+            409, _("Someone created or changed the same projects or nodes during the import; nothing was "
+                   "imported. Please import the file again in a moment.")
         ) from None
 
 

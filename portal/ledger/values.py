@@ -16,6 +16,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from portal.core.i18n import translate as _
+
 __all__ = [
     "clean_person",
     "is_finished",
@@ -94,7 +96,7 @@ def _cn_number(match: re.Match[str]) -> str:
     run = match.group(0)
     if "十" not in run:
         return "".join(str(_CN_DIGITS[c]) for c in run)
-    tens, _, ones = run.partition("十")
+    tens, _sep, ones = run.partition("十")
     if len(tens) > 1 or len(ones) > 1 or "十" in ones:
         return run  # not a number a date uses; left to fail
     return str((_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0))
@@ -106,8 +108,8 @@ def _serial(value: float | Decimal | int, shown: str) -> date:
     if isinstance(value, int) and 10_000_000 <= value <= 99_999_999:
         return parse_date(str(value), year=None)
     if not float(value).is_integer() and 1 <= value < 13:
-        raise ValueError(f"日期“{shown}”被存成了数字，请写成“3月31日”的样式")
-    raise ValueError(f"无法识别的日期“{shown}”")
+        raise ValueError(_("The date “%(value)s” was stored as a number; write it like “3月31日”", value=shown))
+    raise ValueError(_("Unrecognised date “%(value)s”", value=shown))
 
 
 def parse_date(raw: Any, *, year: int | None) -> date:
@@ -128,27 +130,27 @@ def parse_date(raw: Any, *, year: int | None) -> date:
     ``year=None``.
     """
     if isinstance(raw, bool):
-        raise ValueError(f"无法识别的日期“{_shown(raw)}”")
+        raise ValueError(_("Unrecognised date “%(value)s”", value=_shown(raw)))
     if isinstance(raw, datetime):
         return raw.date()
     if isinstance(raw, date):
         return raw
     if isinstance(raw, int | float | Decimal):
         if isinstance(raw, float | Decimal) and not Decimal(raw).is_finite():
-            raise ValueError(f"无法识别的日期“{_shown(raw)}”")
+            raise ValueError(_("Unrecognised date “%(value)s”", value=_shown(raw)))
         return _serial(raw, _shown(raw))
     if not isinstance(raw, str):
-        raise ValueError(f"无法识别的日期“{_shown(raw)}”")
+        raise ValueError(_("Unrecognised date “%(value)s”", value=_shown(raw)))
 
     shown = _shown(raw)
     if not shown:
-        raise ValueError("未填写日期")
+        raise ValueError(_("No date given"))
     text = normalise_text(raw).replace("。", ".")
     clock = _TIME.match(text)
     if clock:
         hour, minute, second = (int(g or 0) for g in clock.groups()[1:])
         if hour > 23 or minute > 59 or second > 59:
-            raise ValueError(f"无法识别的日期“{shown}”")
+            raise ValueError(_("Unrecognised date “%(value)s”", value=shown))
         text = clock.group(1)
     text = _SPACES.sub("", text)
     text = _CN_NUMBER.sub(_cn_number, text)
@@ -165,25 +167,25 @@ def parse_date(raw: Any, *, year: int | None) -> date:
 
     found = next(((m, kind) for p, kind in _DATE_FORMS if (m := p.fullmatch(text))), None)
     if found is None:
-        raise ValueError(f"无法识别的日期“{shown}”")
+        raise ValueError(_("Unrecognised date “%(value)s”", value=shown))
     match, kind = found
     parts = match.groupdict()
     if parts.get("y"):
         the_year = int(parts["y"])
     elif year is None:
-        raise ValueError(f"日期“{shown}”缺少年份")
+        raise ValueError(_("The date “%(value)s” has no year", value=shown))
     else:
         the_year = year
     if not MIN_YEAR <= the_year <= MAX_YEAR:
-        raise ValueError(f"日期“{shown}”的年份不对")
+        raise ValueError(_("The year of the date “%(value)s” is wrong", value=shown))
     month = int(parts["m"]) if parts.get("m") else 12
     if not 1 <= month <= 12:
-        raise ValueError(f"日期“{shown}”不存在")
+        raise ValueError(_("The date “%(value)s” does not exist", value=shown))
     day = int(parts["d"]) if kind == _DAY else calendar.monthrange(the_year, month)[1]
     try:
         return date(the_year, month, day)
     except ValueError:
-        raise ValueError(f"日期“{shown}”不存在") from None
+        raise ValueError(_("The date “%(value)s” does not exist", value=shown)) from None
 
 
 _YEAR_WITH_NIAN = re.compile(r"(?<!\d)(20\d{2})\s*年")
@@ -230,23 +232,23 @@ def parse_money(raw: Any) -> Decimal | None:
         return None
     shown = _shown(raw)
     if isinstance(raw, bool):
-        raise ValueError(f"无法识别的金额“{shown}”")
+        raise ValueError(_("Unrecognised amount “%(value)s”", value=shown))
     if isinstance(raw, int | float | Decimal):
         try:
             value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
         except (InvalidOperation, ValueError):
-            raise ValueError(f"无法识别的金额“{shown}”") from None
+            raise ValueError(_("Unrecognised amount “%(value)s”", value=shown)) from None
         if not value.is_finite():
-            raise ValueError(f"无法识别的金额“{shown}”")
+            raise ValueError(_("Unrecognised amount “%(value)s”", value=shown))
     elif isinstance(raw, str):
         match = _MONEY.fullmatch(_SPACES.sub("", normalise_text(raw)))
         if not match:
-            raise ValueError(f"无法识别的金额“{shown}”")
+            raise ValueError(_("Unrecognised amount “%(value)s”", value=shown))
         value = Decimal(match["n"].replace(",", "")) * _UNIT_FACTOR[match["unit"]]
     else:
-        raise ValueError(f"无法识别的金额“{shown}”")
+        raise ValueError(_("Unrecognised amount “%(value)s”", value=shown))
     if value < 0:
-        raise ValueError(f"金额“{shown}”不能为负数")
+        raise ValueError(_("The amount “%(value)s” must not be negative", value=shown))
     return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 

@@ -138,12 +138,9 @@ def wizard_step(view):
                 flash(lost.message, "info")
                 return redirect(url_for("ledger.wizard"), 303)
             return _wizard_error(lost.status, lost.message)
-        except Refused as refusal:
+        except Refused as refusal:  # a LedgerError too
             db.session.rollback()
             return _wizard_error(refusal.status, refusal.message)
-        except services.LedgerError as error:
-            db.session.rollback()
-            return _wizard_error(error.status, error.message)
 
     return wrapped
 

@@ -383,7 +383,7 @@ def mapping_of(views: list[SheetView], chosen: dict[str, str]) -> tuple[dict[str
         for key, letters in used.items():
             if len(letters) > 1:
                 raise MappingError(_("Sheet “%(sheet)s”: columns %(letters)s are all “%(field)s”; a field can be "
-                                     "read from one column only.", sheet=sheet.name, letters="、".join(letters),
+                                     "read from one column only.", sheet=sheet.name, letters=_(", ").join(letters),
                                      field=field_label(key)))
     for label, value in picks:
         if label in changed and changed[label] != value:
@@ -543,7 +543,7 @@ def row_ranges(rows: list[int]) -> str:
             start = last = r
     if start is not None:
         parts.append(str(start) if start == last else f"{start}–{last}")
-    return "、".join(parts)
+    return _(", ").join(parts)
 
 
 @dataclass

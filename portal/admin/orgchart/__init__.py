@@ -12,6 +12,8 @@ opened by the ledger import's code (size, zip bombs, not a workbook), by step:
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from portal.admin.orgchart.applying import ONE_TIME_HASH as ONE_TIME_HASH
 from portal.admin.orgchart.applying import PASSWORD_ALPHABET as PASSWORD_ALPHABET
 from portal.admin.orgchart.applying import ImportResult as ImportResult
@@ -40,7 +42,7 @@ def check(data: bytes) -> Report:
 def refusal_lines(report: Report, limit: int | None = None) -> list[str]:
     """The refusal as lines of text (for the command line)."""
     shown = report.problems if limit is None else report.problems[:limit]
-    lines = [f"文件有 {len(report.problems)} 处问题，未导入任何数据。请修改后重新导入。", *(str(p) for p in shown)]
+    lines = [_("The file has %(n)d problems; nothing was imported. Correct them and import it again.", n=len(report.problems)), *(str(p) for p in shown)]
     if len(report.problems) > len(shown):
-        lines.append(f"……另有 {len(report.problems) - len(shown)} 处问题未列出。")
+        lines.append(_("…and %(n)d more problems not listed.", n=len(report.problems) - len(shown)))
     return lines

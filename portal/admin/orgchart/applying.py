@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
@@ -76,11 +77,12 @@ def _hashes(passwords: list[str]) -> list[str]:
 def apply(actor: User | None, report: Report, *, clock: Clock) -> ImportResult:
     """Write a checked plan (``report.ok``); raises ``Refused`` (409) if a concurrent change got in the way."""
     if not report.ok:
-        raise Refused(422, f"文件有 {len(report.problems)} 处问题，未导入任何数据。")
+        raise Refused(422, _("The file has %(n)d problems; nothing was imported.", n=len(report.problems)))
     try:
         return _apply(actor, report, clock)
     except IntegrityError:
-        raise Refused(409, "导入时有人同时新建或修改了相同的联赛、单位或用户，本次未导入任何数据；请重新检查后再导入。") from None
+        raise Refused(409, _("Someone created or changed the same leagues, units or users during the import; nothing was "
+                           "imported. Check the file again, then import it.")) from None
 
 
 def _apply(actor: User | None, report: Report, clock: Clock) -> ImportResult:

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -195,18 +196,18 @@ class _Cells:
             return None
         if not text:
             if spec.required:
-                self.problem(column, "必填，不能为空。")
+                self.problem(column, _("Required; must not be empty."))
                 return None
             return ""
         if has_markup(text):
-            self.problem(column, "不能包含 HTML 标签或脚本。")
+            self.problem(column, _("Must not contain HTML tags or scripts."))
             return None
         if "\n" in text:
             text = re.sub(r"\s*\n\s*", " ", text)
         if name and CJK_NAME_RE.match(text):
             text = re.sub(r"\s+", "", text)  # 张  三 as some sheets align two-character names
         if spec.max_len and len(text) > spec.max_len:
-            self.problem(column, f"不能超过 {spec.max_len} 个字（现有 {len(text)} 个）。")
+            self.problem(column, _("At most %(max)d characters (this has %(n)d).", max=spec.max_len, n=len(text)))
             return None
         return text
 
@@ -223,18 +224,18 @@ class _Cells:
             self.problem(column, str(error))
             return None
         if has_markup(text):
-            self.problem(column, "不能包含 HTML 标签或脚本。")
+            self.problem(column, _("Must not contain HTML tags or scripts."))
             return None
         parts = [p.strip() for p in SPLIT_RE.split(unicodedata.normalize("NFKC", text))]
         if spec.required and not any(parts):
-            self.problem(column, "必填，不能为空。")
+            self.problem(column, _("Required; must not be empty."))
             return None
         out = []
         for part in parts:
             if not part:
                 continue
             if spec.max_len and len(part) > spec.max_len:
-                self.problem(column, f"“{part[:20]}…”超过 {spec.max_len} 个字。")
+                self.problem(column, _("“%(part)s…” is longer than %(max)d characters.", part=part[:20], max=spec.max_len))
                 return None
             if key(part) not in {key(x) for x in out}:
                 out.append(part)
@@ -269,7 +270,7 @@ def check(read: Read) -> Report:
     units, index = _check_units(read.rows.get("units", []), titles["units"], existing, leagues, problems, broken)
     users = _check_users(read.rows.get("users", []), titles["users"], existing, index, problems)
     if not (leagues or units or users) and not problems:
-        problems.append(Problem("没有可导入的数据：请在“联赛”“单位”“用户”工作表中填写（可下载导入模板）。"))
+        problems.append(Problem(_("Nothing to import: fill in the “联赛”, “单位” and “用户” sheets (the import template can be downloaded).")))
     return Report(list(leagues.values()), units, users, problems, [s.title for s in SHEETS if s.key in read.rows])
 
 
@@ -285,12 +286,12 @@ def _check_leagues(rows: list[Row], title: str, existing: Existing, problems: li
             continue
         k = key(name)
         if k in plans:
-            cells.problem("name", f"与第 {plans[k].row} 行的联赛重名。")
+            cells.problem("name", _("Same name as the league in row %(row)s.", row=plans[k].row))
             continue
         league = existing.leagues.get(k)
         if league is None:
             if room <= 0:
-                cells.problem("name", f"全县最多 {MAX_LEAGUES} 个联赛（系统已有 {len(existing.leagues)} 个），不能再新建。")
+                cells.problem("name", _("A county has at most %(max)d leagues (%(n)d exist already); no more can be created.", max=MAX_LEAGUES, n=len(existing.leagues)))
                 broken.add(k)
                 continue
             room -= 1
@@ -322,9 +323,9 @@ class _UnitIndex:
         if len(found) == 1:
             return next(iter(found.values()))
         if len(found) > 1:
-            names = "、".join(sorted(_name_of(t) for t in found.values()))
-            raise Bad(f"简称“{text}”对应多个单位（{names}），请填写全称。")
-        raise Bad(f"未知的单位“{text}”：须为“单位”表或系统中已有单位的全称、简称或别名。")
+            names = _(", ").join(sorted(_name_of(t) for t in found.values()))
+            raise Bad(_("The short name “%(name)s” means more than one unit (%(units)s); write the full name.", name=text, units=names))
+        raise Bad(_("Unknown unit “%(name)s”: write the full name, short name or alias of a unit in the “单位” sheet or in the portal.", name=text))
 
 
 def _check_units(rows: list[Row], title: str, existing: Existing, leagues: dict[str, LeaguePlan],
@@ -344,11 +345,11 @@ def _check_units(rows: list[Row], title: str, existing: Existing, leagues: dict[
             continue
         k = key(name)
         if k in claimed:
-            cells.problem("name", f"与第 {claimed[k][0]} 行的单位重名（或是它的别名）。")
+            cells.problem("name", _("Same name as the unit in row %(row)s (or one of its aliases).", row=claimed[k][0]))
             continue
         unit = existing.unit_names.get(k) or existing.unit_aliases.get(k)
         if unit is not None and id(unit) in targets:
-            cells.problem("name", f"与第 {targets[id(unit)]} 行是系统中的同一个单位（{unit.name}）。")
+            cells.problem("name", _("The same unit in the portal as row %(row)s (%(unit)s).", row=targets[id(unit)], unit=unit.name))
             continue
         league: Any = None
         if league_name:
@@ -356,7 +357,7 @@ def _check_units(rows: list[Row], title: str, existing: Existing, leagues: dict[
             league = (league.league or league) if league is not None else existing.leagues.get(key(league_name))
             if league is None:
                 if key(league_name) not in broken_leagues:
-                    cells.problem("league", f"未知的联赛“{league_name}”：须为“联赛”表或系统中已有的联赛。")
+                    cells.problem("league", _("Unknown league “%(name)s”: it must be in the “联赛” sheet or in the portal.", name=league_name))
                 cells.failed = True
         own_aliases = {key(a.name) for a in unit.aliases} if unit is not None else set()
         added = []
@@ -367,11 +368,11 @@ def _check_units(rows: list[Row], title: str, existing: Existing, leagues: dict[
             other = existing.unit_names.get(ak) or existing.unit_aliases.get(ak)
             shorts = [t for t in index.shorts.get(ak, []) if t is not unit]
             if other is not None and other is not unit:
-                cells.problem("aliases", f"别名“{alias}”已是单位“{other.name}”的名称或别名。", alias)
+                cells.problem("aliases", _("The alias “%(alias)s” is already the name or an alias of the unit “%(unit)s”.", alias=alias, unit=other.name), alias)
             elif ak in claimed:
-                cells.problem("aliases", f"别名“{alias}”已用于第 {claimed[ak][0]} 行的单位。", alias)
+                cells.problem("aliases", _("The alias “%(alias)s” is already used by the unit in row %(row)s.", alias=alias, row=claimed[ak][0]), alias)
             elif shorts:
-                cells.problem("aliases", f"别名“{alias}”是单位“{_name_of(shorts[0])}”的简称，会分不清是哪个单位。", alias)
+                cells.problem("aliases", _("The alias “%(alias)s” is the short name of the unit “%(unit)s”; the two could not be told apart.", alias=alias, unit=_name_of(shorts[0])), alias)
             else:
                 added.append(alias)
         if cells.failed:
@@ -414,8 +415,8 @@ def _roles(cells: _Cells) -> list[str] | None:
     for name in (part for item in names for part in item.split()):  # 经办人 联系人, too
         role = ROLE_NAMES.get(fold(name))
         if role is None:
-            allowed = "、".join(ROLE_LABELS.values())
-            cells.problem("roles", f"未知的角色“{name}”，只能是 {allowed}。", name)
+            allowed = _(", ").join(ROLE_LABELS.values())
+            cells.problem("roles", _("Unknown role “%(name)s”; it can only be %(allowed)s.", name=name, allowed=allowed), name)
             return None
         if role not in roles:
             roles.append(role)
@@ -428,7 +429,7 @@ def _phone(cells: _Cells) -> str | None:
         return text
     digits = re.sub(r"[\s-]+", "", unicodedata.normalize("NFKC", text))
     if not PHONE_RE.match(digits):
-        cells.problem("phone", "手机号码应为 11 位数字、以 1 开头。")
+        cells.problem("phone", _("A mobile number has 11 digits and begins with 1."))
         return None
     return digits
 
@@ -446,10 +447,10 @@ def _check_users(rows: list[Row], title: str, existing: Existing, units: _UnitIn
         if username:
             username = fold(username)
             if not USERNAME_RE.match(username):
-                cells.problem("username", "用户名须为 3 到 40 个字母、数字或“.”“-”“_”（不能用汉字）。")
+                cells.problem("username", _("A username has 3 to 40 letters, digits or “.”, “-”, “_” (no Chinese characters)."))
                 username = None
             elif username.casefold() in by_username:
-                cells.problem("username", f"用户名与第 {by_username[username.casefold()]} 行重复。")
+                cells.problem("username", _("The username repeats row %(row)s.", row=by_username[username.casefold()]))
                 username = None
             else:
                 by_username[username.casefold()] = row.number
@@ -484,28 +485,28 @@ def _check_users(rows: list[Row], title: str, existing: Existing, units: _UnitIn
         else:
             slot = (key(name), id(unit))
             if slot in by_name_unit:
-                cells.problem("display_name", f"与第 {by_name_unit[slot]} 行同名且同单位：请填写用户名加以区分。")
+                cells.problem("display_name", _("Same name and unit as row %(row)s: give a username to tell them apart.", row=by_name_unit[slot]))
                 continue
             by_name_unit[slot] = row.number
             if not isinstance(unit, UnitPlan):
                 found = existing.by_name_unit.get((key(name), unit.id if unit is not None else None), [])
                 if len(found) > 1:
-                    cells.problem("display_name", f"该单位已有 {len(found)} 位名为“{name}”的用户：请填写用户名指明是哪一位。")
+                    cells.problem("display_name", _("The unit already has %(n)d users named “%(name)s”: give a username to say which one.", n=len(found), name=name))
                     continue
                 user = found[0] if found else None
         if user is not None:
             if id(user) in targets:
-                cells.problem("display_name", f"与第 {targets[id(user)]} 行是系统中的同一个用户（{user.username}）。")
+                cells.problem("display_name", _("The same user in the portal as row %(row)s (%(username)s).", row=targets[id(user)], username=user.username))
                 continue
             targets[id(user)] = row.number
 
         all_roles = sorted(set(roles) | (user.roles if user is not None else set()), key=ROLES.index)
         has_unit = unit is not None or (user is not None and user.unit_id is not None)
         if {"unit_staff", "contact"} & set(all_roles) and not has_unit:
-            cells.problem("unit", "经办人和联系人必须填写所属单位。")
+            cells.problem("unit", _("Unit staff and contacts must have a unit."))
             continue
         if in_charge and "leader" not in all_roles:
-            cells.problem("in_charge", "只有领导才有分管单位。")
+            cells.problem("in_charge", _("Only leaders have units in their charge."))
             continue
 
         unit_name = _name_of(unit) or (user.unit.name if user is not None and user.unit else "")

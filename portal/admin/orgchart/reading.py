@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from openpyxl.utils import get_column_letter
 
 from portal.admin.orgchart.columns import HELP_SHEET, MAX_BYTES, MAX_ROWS, SHEETS, Sheet
@@ -35,13 +36,20 @@ class Problem:
     def __str__(self) -> str:
         where = []
         if self.sheet:
-            where.append(f"“{self.sheet}”表")
+            where.append(_("sheet “%(sheet)s”", sheet=self.sheet))
         if self.row is not None:
-            where.append(f"第 {self.row} 行")
+            where.append(_("row %(row)s", row=self.row))
         if self.column:
-            where.append(f"“{self.column}”列" + (f"（{self.cell}）" if self.cell else ""))
-        value = f"（内容：“{self.value}”）" if self.value else ""
-        return ("".join(where) + "：" if where else "") + self.message + value
+            where.append(_("column “%(column)s” (%(cell)s)", column=self.column, cell=self.cell) if self.cell
+                         else _("column “%(column)s”", column=self.column))
+        problem = _("%(problem)s (content: “%(value)s”)", problem=self.message, value=self.value) if self.value \
+            else self.message
+        if not where:
+            return problem
+        place = where[0]
+        for part in where[1:]:
+            place = _("%(first)s %(then)s", first=place, then=part)
+        return _("%(where)s: %(problem)s", where=place, problem=problem)
 
 
 @dataclass
@@ -85,7 +93,7 @@ def cell_text(raw: Any) -> str:
     if raw is None:
         return ""
     if isinstance(raw, bool):
-        raise Bad("应填写文字，不是“TRUE/FALSE”。")
+        raise Bad(_("Write text here, not “TRUE/FALSE”."))
     if isinstance(raw, int):
         return str(raw)
     if isinstance(raw, float):
@@ -93,10 +101,10 @@ def cell_text(raw: Any) -> str:
     if isinstance(raw, Decimal):
         return str(raw)
     if isinstance(raw, datetime | date | time):
-        raise Bad("应填写文字，不是日期或时间。")
+        raise Bad(_("Write text here, not a date or a time."))
     if isinstance(raw, str):
         return raw.replace("\r\n", "\n").replace("\r", "\n").strip()
-    raise Bad("无法识别的内容。")
+    raise Bad(_("Unrecognised content."))
 
 
 def shown(raw: Any) -> str:
@@ -124,8 +132,8 @@ def _is_text(data: bytes) -> bool:
 def open_book(data: bytes):
     """The workbook, or ``Refused`` (413 too large, 422 not a workbook): the ledger import's checks."""
     if data and len(data) <= MAX_BYTES and _is_text(data):
-        raise Refused(422, "这是文本文件（如 CSV 或网页），不是 Excel 工作簿：请用 Excel 打开后“另存为”"
-                           "Excel 工作簿（*.xlsx），或下载导入模板填写。")
+        raise Refused(422, _("This is a text file (such as CSV or a web page), not an Excel workbook: open it in "
+                             "Excel and “Save as” an Excel workbook (*.xlsx), or fill in the import template."))
     try:
         return open_workbook(data)
     except LedgerError as error:
@@ -149,13 +157,15 @@ def read_book(book) -> Read:
         if spec is None:
             if _header_key(name) != _header_key(HELP_SHEET) and _has_content(sheet):
                 problems.append(Problem(
-                    "无法识别的工作表，只能有“联赛”“单位”“用户”和“说明”四个工作表；请删除它或改为这些名称。", sheet=name))
+                    _("Unrecognised sheet: only the four sheets “联赛”, “单位”, “用户” and “说明” are allowed; "
+                      "delete it or give it one of these names."), sheet=name))
             continue
         if spec.key in found:
-            problems.append(Problem(f"与工作表“{found[spec.key][0]}”重名，请只保留一个“{spec.title}”表。", sheet=name))
+            problems.append(Problem(_("Same name as the sheet “%(other)s”: keep only one “%(title)s” sheet.",
+                                      other=found[spec.key][0], title=spec.title), sheet=name))
             continue
         if not hasattr(sheet, "_cells"):
-            problems.append(Problem("不是数据工作表（可能是图表），请删除后重新建立。", sheet=name))
+            problems.append(Problem(_("Not a data sheet (perhaps a chart); delete it and create it again."), sheet=name))
             continue
         found[spec.key] = (name, sheet)
     rows: dict[str, list[Row]] = {}
@@ -185,18 +195,21 @@ def _read_sheet(spec: Sheet, name: str, sheet, problems: list[Problem]) -> list[
         letter = get_column_letter(c)
         col = wanted.get(_header_key(cell.value))
         if col is None:
-            known = "、".join(f"“{x.header}”" for x in spec.columns)
-            problems.append(Problem(f"无法识别的表头，这个表的列只能是 {known}。", name, r, letter, f"{letter}{r}",
+            known = _(", ").join(f"“{x.header}”" for x in spec.columns)
+            problems.append(Problem(_("Unrecognised heading: this sheet's columns can only be %(known)s.", known=known),
+                                    name, r, letter, f"{letter}{r}",
                                     shown(cell.value)))
             bad_header = True
         elif col.key in columns.values():
-            problems.append(Problem(f"表头“{col.header}”出现了两次。", name, r, col.header, f"{letter}{r}", shown(cell.value)))
+            problems.append(Problem(_("The heading “%(header)s” appears twice.", header=col.header), name, r, col.header,
+                                    f"{letter}{r}", shown(cell.value)))
             bad_header = True
         else:
             columns[c] = col.key
     for col in spec.columns:
         if col.required and col.key not in columns.values():
-            problems.append(Problem(f"缺少“{col.header}”列（表头应在第一行有内容的行）。", name, header_row, col.header))
+            problems.append(Problem(_("The “%(header)s” column is missing (the header belongs on the first row "
+                                      "with content).", header=col.header), name, header_row, col.header))
             bad_header = True
     if bad_header:
         return []
@@ -208,25 +221,30 @@ def _read_sheet(spec: Sheet, name: str, sheet, problems: list[Problem]) -> list[
             continue
         letter = get_column_letter(c)
         if c not in columns:
-            problems.append(Problem("这一列没有表头，其中的内容无法导入；请删除或补上表头。", name, r, letter, f"{letter}{r}",
+            problems.append(Problem(_("This column has no heading, so its content cannot be imported; delete it or "
+                                      "add the heading."), name, r, letter, f"{letter}{r}",
                                     shown(cell.value)))
             continue
         row = by_row.setdefault(r, Row(r))
         row.cells[columns[c]] = f"{letter}{r}"
         if cell.data_type == "f":
-            problems.append(Problem("不能含公式，请复制后“选择性粘贴为数值”。", name, r, headers[c], f"{letter}{r}", shown(cell.value)))
+            problems.append(Problem(_("Formulas are not allowed; copy the cells and “Paste special → Values”."), name, r,
+                                    headers[c], f"{letter}{r}", shown(cell.value)))
             row.values[columns[c]] = REPORTED
         elif cell.data_type == "e":
-            problems.append(Problem("单元格是错误值，请填写实际内容。", name, r, headers[c], f"{letter}{r}", shown(cell.value)))
+            problems.append(Problem(_("The cell holds an error value; fill in the actual content."), name, r, headers[c],
+                                    f"{letter}{r}", shown(cell.value)))
             row.values[columns[c]] = REPORTED
         else:
             row.values[columns[c]] = cell.value
     for merged in sheet.merged_cells.ranges:
         if merged.max_row > header_row:
             c = merged.min_col
-            problems.append(Problem(f"不能使用合并单元格（{merged.coord}），请取消合并并在每一行填写完整。", name,
+            problems.append(Problem(_("Merged cells are not allowed (%(cells)s); unmerge them and fill in every row "
+                                      "in full.", cells=merged.coord), name,
                                     merged.min_row, headers.get(c, get_column_letter(c)), merged.coord))
     rows = [by_row[r] for r in sorted(by_row)]
     if len(rows) > MAX_ROWS:
-        raise Refused(422, f"“{name}”表最多 {MAX_ROWS} 行数据（本表 {len(rows)} 行），请分成几个文件导入。")
+        raise Refused(422, _("The “%(sheet)s” sheet may hold at most %(max)d data rows (this one has %(rows)d); "
+                             "please split it into several files.", sheet=name, max=MAX_ROWS, rows=len(rows)))
     return rows
