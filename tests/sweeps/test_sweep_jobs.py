@@ -143,7 +143,9 @@ def test_sigterm_stops_an_idle_worker_at_once_and_a_busy_one_after_its_job(app, 
 
     idle = start_worker(app, clock)
     try:
-        assert wait_until(lambda: Worker.all(connection=redis), timeout=60)
+        # Registered, then idle: RQ registers a worker before it installs its signal handlers,
+        # so a SIGTERM in between would meet the default handler (-15) instead of RQ's.
+        assert wait_until(lambda: [w.get_state() for w in Worker.all(connection=redis)] == ["idle"], timeout=60)
         idle.terminate()
         assert idle.wait(timeout=20) == 0
         assert Worker.all(connection=redis) == []  # unregistered: it did not come back as a fresh worker
