@@ -110,6 +110,7 @@ class Checked:
     new_units: dict[str, NewUnit] = field(default_factory=dict)
     aliases: dict[str, int] = field(default_factory=dict)  # new alias → unit id (the caller's choices)
     go_live: date | None = None
+    today: date | None = None
     overdue_open: int = 0
     ignored_rows: int = 0
     hidden_rows: int = 0
@@ -432,7 +433,7 @@ def ledger_year(layouts: list[SheetLayout], options: Options, today: date) -> in
 def check_layouts(layouts: list[SheetLayout], lookups: Lookups, options: Options, *, today: date,
                   go_live: date) -> Checked:
     """Check every data row of every sheet; problems refuse the file, notes do not."""
-    out = Checked(go_live=go_live)
+    out = Checked(go_live=go_live, today=today)
     year = ledger_year(layouts, options, today)
     seen_nodes: dict[tuple[str, str], tuple[str, int]] = {}
     for layout in layouts:
@@ -624,7 +625,13 @@ def _check_dates(row, project, node, problem, go_live, out: Checked, lookups: Lo
     finished, completed = node.get("finished"), node.get("completed_on")
     if completed is MISSING or finished is MISSING:
         return
-    node["done_on"] = completed if isinstance(completed, date) else (deadline if finished and isinstance(deadline, date) else None)
+    if isinstance(completed, date) and out.today and completed > out.today:
+        problem("completed_on", _("The completion date %(day)s is after today.", day=completed.isoformat()), completed)
+        return
+    # Finished with no date given: its deadline, or today if that is still ahead (never a day to come).
+    node["done_on"] = completed if isinstance(completed, date) else (
+        min(deadline, out.today) if finished and isinstance(deadline, date) and out.today else
+        (deadline if finished and isinstance(deadline, date) else None))
     if node["done_on"] is None and isinstance(deadline, date) and deadline < go_live and row.ok:
         out.overdue_open += 1
         out.notes.append(Note(_("The node “%(title)s” is due %(deadline)s, before the go-live date %(go_live)s, and "

@@ -155,3 +155,13 @@ def sections_in_one_sheet() -> bytes:
     ws.merge_cells("A6:H6")
     ws.append([1, "县城供热管网改造", "完成管道铺设", "县住房和城乡建设局", "2026.10.31", "管网打压试验合格", "孙丽", "已取消的不在此表"])
     return _save(wb)
+
+
+def completion_in_the_future() -> bytes:
+    """A 完成时间 column with a date still to come (the ledger's planned date written in the wrong column)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "城市建设"
+    ws.append(["项目名称", "责任单位", "节点任务", "完成时限", "完成时间", "销号标准"])
+    ws.append(["县城供热管网改造", "县住房和城乡建设局", "完成管道铺设", "2026年10月31日", "2026年9月30日", "管网打压试验合格"])
+    return _save(wb)

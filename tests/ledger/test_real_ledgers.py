@@ -182,3 +182,18 @@ def test_section_headings_name_the_category_of_the_rows_under_them(qingxi, clock
     assert nodes["完成管道铺设"].project.category.name == "城市建设"
     assert nodes["取得施工许可证"].unit.name == "县自然资源和规划局"  # 同上
     assert nodes["取得施工许可证"].deadline == date(2026, 8, 31)  # the Excel serial 46265
+
+
+def test_a_finished_node_is_never_signed_off_on_a_day_to_come(qingxi, clock):
+    """已完成 without a date: signed off on its deadline, or today when the deadline is still ahead."""
+    result = _import(real_ledgers.first_row_only_several_sheets(), clock)
+    assert result.nodes_done == 2
+    clearing = _nodes()["完成征迁"]  # due 6月30日前, marked 完成, imported on 2026-07-01
+    assert clearing.submitted_on == date(2026, 6, 30)
+
+
+def test_a_completion_date_after_today_is_refused(qingxi, clock):
+    data = real_ledgers.completion_in_the_future()
+    with pytest.raises(LedgerError) as caught:
+        _import(data, clock)
+    assert any("晚于今天" in p.message for p in caught.value.problems)
