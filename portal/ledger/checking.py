@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,7 @@ from portal.core.forms import has_markup
 from portal.ledger import matching, values
 from portal.ledger.columns import COLUMNS, MAX_MONEY, NO, STAGE_CODES, STAGE_NAMES, YES, Column
 from portal.ledger.layout import SheetLayout, blank
-from portal.ledger.reading import Problem
+from portal.ledger.reading import Bad, Problem, cell_text
 from portal.models import Category, Node, Project, Theme, Unit, UnitAlias, User, UserRole
 from portal.projects.services import project_span
 
@@ -49,8 +49,6 @@ YES_WORDS = {YES, "√", "✓", "✔"}
 NO_WORDS = {NO, "×", "✗"}
 
 
-class Bad(Exception):
-    """One cell's problem."""
 
 
 @dataclass
@@ -225,30 +223,12 @@ class Lookups:
 
 
 def _text(raw: Any, column: Column) -> str:
-    text = _as_text(raw)
+    text = cell_text(raw)
     if has_markup(text):
         raise Bad(_("Must not contain HTML tags or scripts."))
     if column.max_len and len(text) > column.max_len:
         raise Bad(_("At most %(max)d characters (this has %(n)d).", max=column.max_len, n=len(text)))
     return text
-
-
-def _as_text(raw: Any) -> str:
-    if raw is None:
-        return ""
-    if isinstance(raw, bool):
-        raise Bad(_("Write text here, not “TRUE/FALSE”."))
-    if isinstance(raw, int):
-        return str(raw)
-    if isinstance(raw, float):
-        return str(int(raw)) if raw.is_integer() else repr(raw)
-    if isinstance(raw, Decimal):
-        return str(raw)
-    if isinstance(raw, datetime | date | time):
-        raise Bad(_("Write text here, not a date or a time."))
-    if isinstance(raw, str):
-        return raw.replace("\r\n", "\n").replace("\r", "\n").strip()
-    raise Bad(_("Unrecognised content."))
 
 
 def _integer(raw: Any) -> int | None:
@@ -349,7 +329,7 @@ def _value(column: Column, raw: Any, ctx: dict) -> Any:
             return True
         return values.is_finished(raw) if not blank(raw) else None
     if kind == "stage":
-        text = _as_text(raw)
+        text = cell_text(raw)
         if not text:
             return "signed"
         if text in STAGE_CODES:
@@ -484,7 +464,7 @@ def _check_row(layout, data, present, lookups, options, year, go_live, out: Chec
     raw = data.values
     formulas = {key for number, key in layout.formulas if number == data.number}
     has_node = any(not blank(raw.get(k)) for k in ("title", "unit", "deadline", "standard", "responsible"))
-    code = _as_text(raw.get("code")) if not blank(raw.get("code")) and not isinstance(raw.get("code"), bool) else ""
+    code = cell_text(raw.get("code")) if not blank(raw.get("code")) and not isinstance(raw.get("code"), bool) else ""
     existing = lookups.projects.get(code) if code else None
     ctx = {"lookups": lookups, "options": options, "checked": out, "year": year, "current": {}}
     row_year = year
@@ -494,7 +474,7 @@ def _check_row(layout, data, present, lookups, options, year, go_live, out: Chec
             ctx["year"] = row_year
         except Bad:
             pass
-    name_text = _as_text(raw.get("name")) if isinstance(raw.get("name"), str) else ""
+    name_text = cell_text(raw.get("name")) if isinstance(raw.get("name"), str) else ""
     if existing is None and not code and name_text:
         matches = lookups.by_name.get((row_year, name_text), [])
         existing = matches[0] if len(matches) == 1 else None

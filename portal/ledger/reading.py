@@ -9,6 +9,9 @@ import io
 import warnings
 import zipfile
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
 
 from flask_babel import gettext as _
 
@@ -197,3 +200,25 @@ def read_grids(data: bytes, filename: str = ""):
 def clean_text(text: str | None) -> str:
     return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
+
+class Bad(Exception):
+    """One cell's problem; its message is for the user."""
+
+
+def cell_text(raw: Any) -> str:
+    """A cell as text (line breaks normalised, surrounding white space removed); a boolean, date or time is refused."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        raise Bad(_("Write text here, not “TRUE/FALSE”."))
+    if isinstance(raw, int):
+        return str(raw)
+    if isinstance(raw, float):
+        return str(int(raw)) if raw.is_integer() else repr(raw)
+    if isinstance(raw, Decimal):
+        return str(raw)
+    if isinstance(raw, datetime | date | time):
+        raise Bad(_("Write text here, not a date or a time."))
+    if isinstance(raw, str):
+        return raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    raise Bad(_("Unrecognised content."))

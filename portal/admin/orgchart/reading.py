@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -20,6 +18,8 @@ from openpyxl.utils import get_column_letter
 from portal.admin.orgchart.columns import HELP_SHEET, MAX_BYTES, MAX_ROWS, SHEETS, Sheet
 from portal.core.errors import Refused
 from portal.ledger.reading import OLE2_MAGIC, LedgerError, open_workbook
+from portal.ledger.reading import Bad as Bad  # one cell's problem, as the ledger import reports it
+from portal.ledger.reading import cell_text as cell_text
 
 
 @dataclass(frozen=True)
@@ -82,29 +82,6 @@ def _header_key(text: Any) -> str:
 
 def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-class Bad(Exception):
-    """One cell's problem."""
-
-
-def cell_text(raw: Any) -> str:
-    """A cell as text, surrounding white space (full-width spaces too) removed."""
-    if raw is None:
-        return ""
-    if isinstance(raw, bool):
-        raise Bad(_("Write text here, not “TRUE/FALSE”."))
-    if isinstance(raw, int):
-        return str(raw)
-    if isinstance(raw, float):
-        return str(int(raw)) if raw.is_integer() else repr(raw)
-    if isinstance(raw, Decimal):
-        return str(raw)
-    if isinstance(raw, datetime | date | time):
-        raise Bad(_("Write text here, not a date or a time."))
-    if isinstance(raw, str):
-        return raw.replace("\r\n", "\n").replace("\r", "\n").strip()
-    raise Bad(_("Unrecognised content."))
 
 
 def shown(raw: Any) -> str:
