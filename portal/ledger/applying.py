@@ -40,7 +40,9 @@ class ImportResult:
     aliases_added: int = 0
     rows_ignored: int = 0
     rows_hidden: int = 0
+    accounts_created: int = 0
     notes: list = field(default_factory=list)  # what the report says besides the counts (checking.Note)
+    accounts: list = field(default_factory=list)  # orgchart.NewAccount: the one-time passwords, in memory only
 
     def counts(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
@@ -162,6 +164,21 @@ def _create_units(actor: User | None, checked: Checked, result: ImportResult) ->
         result.aliases_added += 1
 
 
+def _create_accounts(actor: User | None, checked: Checked, result: ImportResult, clock: Clock) -> None:
+    """The accounts the caller asked for, in their (possibly new) units, before any node names them."""
+    from portal.admin import orgchart
+
+    people = sorted(checked.new_people.values(), key=lambda p: (p.unit.name, p.name))
+    if not people:
+        return
+    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_({p.unit.id for p in people})))}
+    made = orgchart.create_accounts(actor, [(p.name, units[p.unit.id]) for p in people], clock=clock)
+    for person, (user, account) in zip(people, made, strict=True):
+        person.id = user.id
+        result.accounts.append(account)
+    result.accounts_created = len(made)
+
+
 def _done_values(node: dict[str, Any], clock: Clock) -> dict[str, Any]:
     """A new node the ledger marks finished: 已销号 on its completion date (the county's noon, as a time)."""
     from datetime import UTC, datetime, time
@@ -178,6 +195,7 @@ def apply_rows(actor: User | None, checked: Checked, lookups: Lookups, rows: int
     result = ImportResult(rows=rows, rows_ignored=checked.ignored_rows, rows_hidden=checked.hidden_rows,
                           nodes_overdue=checked.overdue_open)
     _create_units(actor, checked, result)
+    _create_accounts(actor, checked, result, clock)
     project_ids: dict[str, int] = {}
     names: dict[str, str] = {}
     project_changes: dict[str, tuple[str, dict, dict]] = {}

@@ -63,6 +63,8 @@ class Options:
     mapping: dict[str, str] | None = None  # header as written → field ("" ignores the column)
     units: dict[str, int] = field(default_factory=dict)  # a ledger's unit name → the unit it means
     county_names: tuple[str, ...] = ()
+    new_units: frozenset[str] = frozenset()  # unit names to create, one by one (``create_units``: all of them)
+    accounts: frozenset[tuple[str, str]] = frozenset()  # (responsible unit's name, person): create an account
 
 
 @dataclass
@@ -90,6 +92,15 @@ class NewUnit:
 
 
 @dataclass
+class NewPerson:
+    """An account the import will create for a 责任人 the county has none for (``Options.accounts``)."""
+
+    name: str
+    unit: Unit | NewUnit
+    id: int | None = None
+
+
+@dataclass
 class CheckedRow:
     sheet: str
     number: int
@@ -106,6 +117,7 @@ class Checked:
     problems: list[Problem] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     new_units: dict[str, NewUnit] = field(default_factory=dict)
+    new_people: dict[tuple[str, str], NewPerson] = field(default_factory=dict)  # (unit name, person) → account
     aliases: dict[str, int] = field(default_factory=dict)  # new alias → unit id (the caller's choices)
     go_live: date | None = None
     today: date | None = None
@@ -166,7 +178,7 @@ class Lookups:
                 raise Bad(_("The short name “%(name)s” means more than one unit; write the unit's full name.",
                             name=name))
         if found_id is None:
-            if options.create_units:
+            if options.create_units or name in options.new_units:
                 return checked.new_units.setdefault(name, NewUnit(name))
             suggestions = self.suggestions(name, options)[:3]
             if suggestions:
@@ -369,6 +381,8 @@ def _comparable(value: Any) -> Any:
         return tuple(_comparable(v) for v in value)
     if isinstance(value, NewUnit):
         return ("new", value.name)
+    if isinstance(value, NewPerson):
+        return ("new person", value.unit.name, value.name)
     return value.id if hasattr(value, "id") else value
 
 
@@ -540,6 +554,10 @@ def _check_row(layout, data, present, lookups, options, year, go_live, out: Chec
                 problem("responsible", str(bad), raw.get("responsible"))
                 person = None
             user = lookups.person(person, responsible_unit, None) if person else None
+            if user is None and person and isinstance(responsible_unit, Unit | NewUnit):
+                wanted = (responsible_unit.name, person[:40])
+                if wanted in options.accounts:
+                    user = out.new_people.setdefault(wanted, NewPerson(wanted[1], responsible_unit))
             node["responsible"] = user
             node["responsible_name"] = "" if user is not None else (person or "")[:40]
     if project.get("lead_unit") is None and node is not None and node.get("unit") not in (None, MISSING):

@@ -87,9 +87,13 @@ def columns_form(columns: list[tuple[str, str]], fields: list[tuple[str, str]], 
     return form
 
 
-def units_form(names: list[tuple[str, int | None]], units: list[tuple[int, str]], suggested: list[list[int]],
+NEW_UNIT = "new"
+
+
+def units_form(names: list[tuple[str, str]], units: list[tuple[int, str]], suggested: list[list[int]],
                *, create: bool, **kwargs):
-    """Step 4: for each name ((input name, unit chosen so far)) a select of units, its suggestions first."""
+    """Step 4: for each name ((input name, the choice so far: a unit id, ``NEW_UNIT`` or "")) a select of units,
+    its suggestions first, and “create this unit”."""
 
     class Form(WizardStepForm):
         names = HiddenField()
@@ -99,16 +103,33 @@ def units_form(names: list[tuple[str, int | None]], units: list[tuple[int, str]]
     for (name, _chosen), ids in zip(names, suggested, strict=True):
         labels = dict(units)
         choices = options([], blank=blank)
-        choices += options((str(i), labels[i]) for i in ids if i in labels)
-        for choice in choices[1:]:
+        if not create:
+            choices += options([(NEW_UNIT, _l("Create it as a new unit"))])
+        suggestions = options((str(i), labels[i]) for i in ids if i in labels)
+        for choice in suggestions:
             choice.optgroup = str(_l("Suggested"))
         others = options((str(i), label) for i, label in units if i not in ids)
         for choice in others:
             choice.optgroup = str(_l("Other units"))
-        setattr(Form, name, SelectField(choices=choices + others, default=""))
+        setattr(Form, name, SelectField(choices=choices + suggestions + others, default=""))
     form = Form(**kwargs)
     if not form.is_submitted():
         for name, chosen in names:
-            form[name].data = str(chosen) if chosen else ""
+            form[name].data = chosen
         form.create_units.data = create
+    return form
+
+
+def people_form(names: list[tuple[str, bool]], **kwargs):
+    """Step 5: for each person without an account ((input name, asked so far)) a box: create an account."""
+
+    class Form(WizardStepForm):
+        names = HiddenField()
+
+    for name, _asked in names:
+        setattr(Form, name, BooleanField(_l("Create an account")))
+    form = Form(**kwargs)
+    if not form.is_submitted():
+        for name, asked in names:
+            form[name].data = asked
     return form

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from functools import wraps
 
@@ -17,10 +18,12 @@ from portal.core.web import form_errors, load_or_403
 from portal.ledger import services
 from portal.ledger import wizard as steps
 from portal.ledger.forms import (
+    NEW_UNIT,
     LedgerUploadForm,
     WizardStepForm,
     WizardUploadForm,
     columns_form,
+    people_form,
     units_form,
 )
 from portal.models import Category, Project, Unit
@@ -269,7 +272,8 @@ def wizard_units():
     layouts = services.read_ledger(data, options=state.options(), filename=state.filename)
     names = steps.unit_names(layouts, steps.unit_lookups(), state)
     units = [(u.id, u.name) for u in steps.active_units()]
-    form = units_form([(f"unit_{i}", n.chosen) for i, n in enumerate(names)], units,
+    chosen = [str(n.chosen) if n.chosen else (NEW_UNIT if n.name in state.new_units else "") for n in names]
+    form = units_form([(f"unit_{i}", c) for i, c in enumerate(chosen)], units,
                       [[s.unit_id for s in n.suggestions] for n in names], create=state.create_units)
     digest = steps.names_digest(names)
     if request.method == "GET":
@@ -280,7 +284,9 @@ def wizard_units():
     if form.names.data != digest:
         raise Refused(409, _("The unit names of the file changed since this page was shown (the columns were "
                              "changed in another window). Check the names again."))
-    state.units = {n.name: int(form[f"unit_{i}"].data) for i, n in enumerate(names) if form[f"unit_{i}"].data}
+    picked = [(n.name, form[f"unit_{i}"].data) for i, n in enumerate(names)]
+    state.units = {name: int(value) for name, value in picked if value and value != NEW_UNIT}
+    state.new_units = [name for name, value in picked if value == NEW_UNIT]
     state.create_units = bool(form.create_units.data)
     steps.save(state)
     if request.form.get("action") != "next":
@@ -293,16 +299,38 @@ def _units_page(form, state, names, status: int = 200):
     return _step_page("wizard_units.html", state, 4, status, form=form, names=names)
 
 
-@bp.route("/ledger/import/people")
+@bp.route("/ledger/import/people", methods=["GET", "POST"])
 @requires(can_setup_projects)
 @wizard_step
 def wizard_people():
-    """Step 5: the people the file names who have no account in their node's unit."""
+    """Step 5: the people the file names who have no account in their node's unit; accounts on request."""
     state, data = _current()
     options = state.options()
     layouts = services.read_ledger(data, options=options, filename=state.filename)
     checked, _lookups = services.plan(layouts, options=options, clock=get_clock())
-    return _step_page("wizard_people.html", state, 5, groups=steps.people(checked))
+    groups = steps.people(checked)
+    people = steps.without_account(groups)
+    form = people_form([(f"person_{i}", p.asked) for i, p in enumerate(people)])
+    digest = steps.people_digest(people)
+    if request.method == "GET":
+        form.names.data = digest
+        return _people_page(form, state, groups)
+    if not form.validate():
+        return _people_page(form, state, groups, status=422)
+    if form.names.data != digest:
+        raise Refused(409, _("The people of the file changed since this page was shown (the columns or units were "
+                             "changed in another window). Check the people again."))
+    everyone = request.form.get("action") == "all"
+    state.accounts = [(p.unit, p.name) for i, p in enumerate(people) if everyone or form[f"person_{i}"].data]
+    steps.save(state)
+    if request.form.get("action") != "next":
+        flash(_("The accounts chosen are kept for this import."), "success")
+        return redirect(url_for("ledger.wizard_people"), 303)
+    return redirect(url_for("ledger.wizard_check"), 303)
+
+
+def _people_page(form, state, groups, status: int = 200):
+    return _step_page("wizard_people.html", state, 5, status, form=form, groups=groups)
 
 
 @bp.route("/ledger/import/check")
@@ -333,9 +361,19 @@ def wizard_commit():
     except services.LedgerError as error:
         db.session.rollback()
         return _check_page(state, steps.refused_run(error, data, state), status=error.status)
+    clock = get_clock()
+    pdf = None
+    if result.accounts:
+        from portal.admin import orgchart
+
+        pdf = orgchart.passwords_pdf(result.accounts, today=clock.today())
     db.session.commit()
     steps.finish(state, result, steps.units_named(names))
-    return redirect(url_for("ledger.wizard_done"), 303)
+    if pdf is None:
+        return redirect(url_for("ledger.wizard_done"), 303)
+    # The one-time passwords exist only in this answer: shown once, never kept in the session.
+    return _done_page(steps.last_result(), accounts=result.accounts, pdf=base64.b64encode(pdf).decode("ascii"),
+                      pdf_name=f"一次性登录密码单-{clock.today().isoformat()}.pdf")
 
 
 @bp.route("/ledger/import/done")
@@ -345,10 +383,14 @@ def wizard_done():
     if result is None:
         flash(_("No ledger import is in progress in this session. Upload the ledger again."), "info")
         return redirect(url_for("ledger.wizard"), 303)
+    return _done_page(result)
+
+
+def _done_page(result: dict, **context):
     ids = result.get("units") or []
     found = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(ids)))} if ids else {}
     return render_template("ledger/wizard_done.html", result=result, counts=result["counts"], step=7,
-                           units=[found[i] for i in ids if i in found], county_go_live=go_live_on())
+                           units=[found[i] for i in ids if i in found], county_go_live=go_live_on(), **context)
 
 
 @bp.route("/ledger/import/cancel", methods=["POST"])

@@ -42,7 +42,7 @@ from portal.audit import services as audit
 from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.ledger import matching, services, values
-from portal.ledger.checking import FIELDS, REQUIRED_COLUMNS, Checked, Lookups, NewUnit
+from portal.ledger.checking import FIELDS, REQUIRED_COLUMNS, Checked, Lookups, NewPerson, NewUnit
 from portal.ledger.layout import SYNONYMS, SheetLayout, blank, detect
 from portal.ledger.reading import LedgerError, Problem, read_grids
 from portal.models import LedgerMapping, Unit, User
@@ -98,12 +98,15 @@ class State:
     mapping: dict[str, str] | None = None  # header as written → field ("" ignores the column)
     mapping_name: str = ""  # the saved mapping it started from, or was saved as
     units: dict[str, int] = field(default_factory=dict)  # a ledger's unit name → the unit chosen for it
+    new_units: list[str] = field(default_factory=list)  # unit names to create
+    accounts: list[tuple[str, str]] = field(default_factory=list)  # (unit, person): accounts to create
 
     def options(self) -> services.Options:
         return services.Options(
             year=self.year, category=self.category, create_units=self.create_units, go_live=self.go_live,
             sheet=self.sheet, mapping=dict(self.mapping) if self.mapping else None, units=dict(self.units),
-            county_names=services.county_names(),
+            county_names=services.county_names(), new_units=frozenset(self.new_units),
+            accounts=frozenset(self.accounts),
         )
 
     def dump(self) -> dict:
@@ -111,6 +114,7 @@ class State:
             "token": self.token, "filename": self.filename, "year": self.year, "category": self.category,
             "go_live": self.go_live.isoformat() if self.go_live else None, "create_units": self.create_units,
             "sheet": self.sheet, "mapping": self.mapping, "mapping_name": self.mapping_name, "units": self.units,
+            "new_units": self.new_units, "accounts": [list(a) for a in self.accounts],
         }
 
     @classmethod
@@ -131,6 +135,8 @@ class State:
                 mapping={str(k): str(v) for k, v in mapping.items()} if isinstance(mapping, dict) else None,
                 mapping_name=str(raw.get("mapping_name") or ""),
                 units={str(k): int(v) for k, v in units.items()},
+                new_units=[str(n) for n in raw.get("new_units") or []],
+                accounts=[(str(u), str(n)) for u, n in raw.get("accounts") or []],
             )
         except (TypeError, ValueError, AttributeError):
             return None
@@ -493,15 +499,26 @@ def active_units() -> list[Unit]:
 
 
 @dataclass
+class Person:
+    """A 责任人 the file names who has no account in the node's unit."""
+
+    unit: str  # the responsible unit's name (as the county has it, or as the import will create it)
+    name: str
+    rows: str
+    asked: bool = False  # an account will be created
+
+
+@dataclass
 class PeopleGroup:
     unit: str
-    kept: list[tuple[str, str]]  # (name, rows): kept on the node by name, no account
+    kept: list[Person]  # kept on the node by name, or given a new account on request
     elsewhere: list[tuple[str, str, str]]  # (name, rows, the unit of the account it was linked to)
 
 
 def people(checked: Checked) -> list[PeopleGroup]:
     """Per responsible unit, the people the file names who have no account there."""
     kept: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    asked: set[tuple[str, str]] = set()
     elsewhere: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
     for row in checked.rows:
         node = row.node
@@ -511,7 +528,10 @@ def people(checked: Checked) -> list[PeopleGroup]:
         unit_name = unit.name if isinstance(unit, Unit | NewUnit) else "—"
         user = node.get("responsible")
         name = node.get("responsible_name") or ""
-        if user is None and name:
+        if isinstance(user, NewPerson):
+            kept[unit_name][user.name].append(row.number)
+            asked.add((unit_name, user.name))
+        elif user is None and name:
             kept[unit_name][name].append(row.number)
         elif isinstance(user, User) and isinstance(unit, Unit) and user.unit_id != unit.id:
             other = user.unit.name if user.unit is not None else "—"
@@ -520,10 +540,21 @@ def people(checked: Checked) -> list[PeopleGroup]:
     for unit_name in sorted(set(kept) | set(elsewhere)):
         out.append(PeopleGroup(
             unit_name,
-            [(name, row_ranges(rows)) for name, rows in sorted(kept[unit_name].items())],
+            [Person(unit_name, name, row_ranges(rows), (unit_name, name) in asked)
+             for name, rows in sorted(kept[unit_name].items()) if unit_name != "—"],
             [(name, row_ranges(rows), other) for (name, other), rows in sorted(elsewhere[unit_name].items())],
         ))
-    return out
+    return [g for g in out if g.kept or g.elsewhere]
+
+
+def without_account(groups: list[PeopleGroup]) -> list[Person]:
+    """The people of the groups who may be given an account, in the page's order."""
+    return [p for g in groups for p in g.kept]
+
+
+def people_digest(people: list[Person]) -> str:
+    """Ties a people form to the names it was shown."""
+    return hashlib.sha256("\n".join(f"{p.unit}\t{p.name}" for p in people).encode()).hexdigest()[:16]
 
 
 # -- step 6: the dry run ------------------------------------------------------------

@@ -223,6 +223,120 @@ def test_people_without_an_account_in_their_unit_are_kept_by_name(app, county, l
     assert node.responsible_user_id is None and node.responsible_name == "李明"
 
 
+def test_accounts_are_created_on_request_with_one_time_passwords_shown_once(app, county, login_as):
+    db.session.scalar(select(User).where(User.display_name == "李明")).display_name = "李明远"  # no account named 李明
+    db.session.commit()
+    ducha = login_as("ducha")
+    upload(ducha, real_ledgers.merged_two_row_header())
+    page = text(ducha.client.get("/ledger/import/people"))
+    form = form_of(page, "/ledger/import/people")
+    boxes = sorted(k for k in form if k.startswith("person_"))
+    assert boxes == []  # none asked yet: every box is off
+    parser = _Form("/ledger/import/people")
+    parser.feed(page)
+    # Tick the box of 李明 (县水务局) only.
+    row = re.search(r'<th scope="row">李明</th>.*?name="(person_\d+)"', page, re.S)
+    assert row, page[-3000:]
+    response = post_step(ducha, "/ledger/import/people", **{row.group(1): "y", "action": "apply"})
+    assert response.status_code == 303
+    assert session_state(ducha)["accounts"] == [["县水务局", "李明"]]
+    again = text(ducha.client.get("/ledger/import/people"))
+    assert "县水务局" in again and re.search(rf'<input checked[^>]*name="{row.group(1)}"', again)
+    check = text(ducha.client.get("/ledger/import/check"))
+    assert re.search(r"账号</span><strong>1</strong>", check) or "Accounts</span><strong>1" in check
+    before_users = db.session.scalar(select(func.count()).select_from(User))
+    assert db.session.scalar(select(func.count()).select_from(User)) == before_users  # the dry run keeps nothing
+    response = ducha.client.post("/ledger/import/commit", data={
+        "csrf_token": ducha.csrf("/ledger/import/check"), "token": commit_token(check)})
+    assert response.status_code == 200  # the passwords are in this answer only, not behind a redirect
+    done = text(response)
+    assert "data:application/pdf;base64," in done
+    new = db.session.scalar(select(User).where(User.display_name == "李明", User.unit_id == county["县水务局"].id))
+    assert new is not None and new.must_change_password and new.roles == {"unit_staff"}
+    assert re.fullmatch(r"u\d{6}", new.username) and new.username in done
+    password = re.search(rf"{new.username}</td><td><code>([A-Za-z0-9]+)</code>", done).group(1)
+    node = db.session.scalar(select(Node).where(Node.title == "通水试运行"))
+    assert node.responsible_user_id == new.id and node.responsible_name == ""
+    actions = {a for (a,) in db.session.execute(select(AuditEntry.action).where(AuditEntry.object_id == new.id,
+                                                                               AuditEntry.object_type == "user"))}
+    assert {"user.create", "user.roles"} <= actions
+    # The password is nowhere but that page: not in the session, not in the audit log.
+    assert password not in str(ducha.client.get("/ledger/import/done").get_data(as_text=True))
+    assert not db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.after.cast(db.String).contains(password)))
+    # The new person logs in with it and is made to change it.
+    ducha.client.post("/logout", data={"csrf_token": ducha.csrf("/")})
+    login = ducha.client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
+    response = ducha.client.post("/login", data={"csrf_token": token, "username": new.username, "password": password})
+    assert response.status_code == 302 and "/password" in response.headers["Location"]
+
+
+def test_all_accounts_at_once_and_the_same_ledger_again_creates_none(app, county, login_as):
+    db.session.scalar(select(User).where(User.display_name == "李明")).display_name = "李明远"
+    db.session.commit()
+    ducha = login_as("ducha")
+    upload(ducha, real_ledgers.merged_two_row_header())
+    post_step(ducha, "/ledger/import/people", action="all")
+    asked = session_state(ducha)["accounts"]
+    assert ["县水务局", "李明"] in asked
+    check = text(ducha.client.get("/ledger/import/check"))
+    response = ducha.client.post("/ledger/import/commit", data={
+        "csrf_token": ducha.csrf("/ledger/import/check"), "token": commit_token(check)})
+    assert response.status_code == 200
+    users = db.session.scalar(select(func.count()).select_from(User))
+    # The next import of the same ledger finds the accounts by name in their units: nobody is left without one.
+    upload(ducha, real_ledgers.merged_two_row_header())
+    page = text(ducha.client.get("/ledger/import/people"))
+    assert "李明" not in re.sub(r"李明远", "", page.split("people-table")[-1]) or "people-table" not in page
+    check = text(ducha.client.get("/ledger/import/check"))
+    ducha.client.post("/ledger/import/commit", data={
+        "csrf_token": ducha.csrf("/ledger/import/check"), "token": commit_token(check)})
+    assert db.session.scalar(select(func.count()).select_from(User)) == users
+
+
+def test_a_people_form_for_other_names_is_refused_with_409(app, county, login_as):
+    db.session.scalar(select(User).where(User.display_name == "李明")).display_name = "李明远"
+    db.session.commit()
+    ducha = login_as("ducha")
+    upload(ducha, real_ledgers.merged_two_row_header())
+    page = text(ducha.client.get("/ledger/import/people"))
+    values = form_of(page, "/ledger/import/people")
+    values["names"] = "0" * 16
+    response = ducha.client.post("/ledger/import/people", data={**values, "action": "all"})
+    assert response.status_code == 409 and session_state(ducha)["accounts"] == []
+
+
+def test_one_unknown_unit_is_created_and_another_refused_by_name(app, county, login_as):
+    header = ["项目名称", "责任单位", "节点任务", "完成时限", "销号标准"]
+    rows = [["城南污水处理厂扩建", "县城市更新中心", "完成设备招标", "2026-10-31", "签订合同"],
+            ["城南污水处理厂扩建", "县数据资源局", "完成平台上线", "2026-11-30", "平台运行"]]
+    ducha = login_as("ducha")
+    upload(ducha, sheet_book(rows, header), category="城市建设")
+    page = text(ducha.client.get("/ledger/import/units"))
+    values = form_of(page, "/ledger/import/units")
+    parser = _Form("/ledger/import/units")
+    parser.feed(page)
+    first = re.search(r'<label for="(unit_\d+)">县城市更新中心</label>', page).group(1)
+    second = re.search(r'<label for="(unit_\d+)">县数据资源局</label>', page).group(1)
+    assert "new" in parser.selects[first]
+    response = post_step(ducha, "/ledger/import/units", **{first: "new", "action": "next"})
+    assert response.status_code == 303 and session_state(ducha)["new_units"] == ["县城市更新中心"]
+    assert values[second] == ""
+    check = text(ducha.client.get("/ledger/import/check"))
+    assert "没有名为“县数据资源局”的单位" in check and "县城市更新中心" not in check.split("没有名为")[-1][:40]
+    assert 'action="/ledger/import/commit"' not in check
+    # Chosen “create” for the second too: both are created, nothing else.
+    post_step(ducha, "/ledger/import/units", **{first: "new", second: "new", "action": "next"})
+    check = text(ducha.client.get("/ledger/import/check"))
+    before = db.session.scalar(select(func.count()).select_from(Unit))
+    ducha.client.post("/ledger/import/commit", data={"csrf_token": ducha.csrf("/ledger/import/check"),
+                                                     "token": commit_token(check)})
+    assert db.session.scalar(select(func.count()).select_from(Unit)) == before + 2
+    assert {n for (n,) in db.session.execute(select(Unit.name).where(Unit.name.in_(["县城市更新中心", "县数据资源局"])))} \
+        == {"县城市更新中心", "县数据资源局"}
+
+
 # -- the dry run refusing --------------------------------------------------------------
 
 
@@ -263,7 +377,7 @@ def test_an_unknown_unit_left_alone_is_refused_with_its_rows_and_created_when_as
     assert "县水务局" in units and ("暂不处理" in units or "Leave it" in units)
     check = text(ducha.client.get("/ledger/import/check"))
     assert "没有名为“县水务局”的单位" in check and 'action="/ledger/import/commit"' not in check
-    # Per import, not per name: with the option on, every name left without a unit is created.
+    # The option for the whole import: every name left without a unit is created (one by one: see below).
     response = post_step(ducha, "/ledger/import/units", create_units="y", action="next")
     assert response.status_code == 303 and session_state(ducha)["create_units"] is True
     check = text(ducha.client.get("/ledger/import/check"))
@@ -547,7 +661,7 @@ def test_the_wizard_in_chromium_at_1366_px(app, county, tmp_path):
         assert "李明" in page.inner_text("table.people-table")
         _fits(page)
         screenshot(page, "wizard-5-people")
-        page.click("a[href='/ledger/import/check'].button")
+        page.click("button[value=next]")
 
         # 6. The dry run refuses the rows of the name left alone, and offers no import.
         page.wait_for_url("**/ledger/import/check")
@@ -561,7 +675,8 @@ def test_the_wizard_in_chromium_at_1366_px(app, county, tmp_path):
         page.select_option("select.unit-select", str(housing.id))
         page.click("button[value=next]")
         page.wait_for_url("**/ledger/import/people")
-        page.click("a[href='/ledger/import/check'].button")
+        page.check("table.people-table input[type=checkbox]")  # 李明 gets an account
+        page.click("button[value=next]")
         page.wait_for_url("**/ledger/import/check")
         assert page.locator("form[action='/ledger/import/commit']").count() == 1
         assert db.session.scalar(select(func.count(Project.id))) == 0  # still nothing written
@@ -570,7 +685,8 @@ def test_the_wizard_in_chromium_at_1366_px(app, county, tmp_path):
 
         # 7. Import.
         page.click("form[action='/ledger/import/commit'] button[type=submit]")
-        page.wait_for_url("**/ledger/import/done")
+        page.wait_for_url("**/ledger/import/commit")  # the one-time passwords are in this answer only
+        assert "李明" in page.text_content("table.passwords")
         _fits(page)
         screenshot(page, "wizard-7-done")
         assert f"/units/{housing.id}/board" in page.content()

@@ -19,6 +19,7 @@ from portal.admin.orgchart.applying import PASSWORD_ALPHABET as PASSWORD_ALPHABE
 from portal.admin.orgchart.applying import ImportResult as ImportResult
 from portal.admin.orgchart.applying import NewAccount as NewAccount
 from portal.admin.orgchart.applying import apply as apply
+from portal.admin.orgchart.applying import create_accounts as create_accounts
 from portal.admin.orgchart.checking import CREATE as CREATE
 from portal.admin.orgchart.checking import UNCHANGED as UNCHANGED
 from portal.admin.orgchart.checking import UPDATE as UPDATE

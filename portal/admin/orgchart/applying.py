@@ -74,6 +74,32 @@ def _hashes(passwords: list[str]) -> list[str]:
         return list(pool.map(lambda p: generate_password_hash(p, method=ONE_TIME_HASH), passwords))
 
 
+def create_accounts(actor: User | None, people: list[tuple[str, Unit]], *, clock: Clock) -> list[tuple[User, NewAccount]]:
+    """Unit staff accounts for people a ledger names (display name, unit), each with a one-time password.
+
+    Flushed and audited like the organisation chart's new accounts; the caller prints the passwords.
+    """
+    from sqlalchemy import select
+
+    from portal.admin.orgchart.checking import username_for
+
+    if not people:
+        return []
+    taken = {name.casefold() for name in db.session.scalars(select(User.username))}
+    passwords = [one_time_password() for _ in people]
+    out = []
+    for (display_name, unit), password_hash, password in zip(people, _hashes(passwords), passwords, strict=True):
+        user = User(password_hash=password_hash, created_at=clock.now())
+        data = {"username": username_for(unit.name, display_name, taken), "display_name": display_name,
+                "unit_id": unit.id, "title": "", "phone": "", "must_change_password": True}
+        audit.apply_changes(actor, user, data, "user.create")
+        user.roles = {"unit_staff"}
+        db.session.flush()
+        audit.record(actor, "user.roles", user, summary=user.username, after={"roles": ["unit_staff"], "units_in_charge": []})
+        out.append((user, NewAccount(display_name, unit.name, user.username, password)))
+    return out
+
+
 def apply(actor: User | None, report: Report, *, clock: Clock) -> ImportResult:
     """Write a checked plan (``report.ok``); raises ``Refused`` (409) if a concurrent change got in the way."""
     if not report.ok:

@@ -540,15 +540,20 @@ def _check_users(rows: list[Row], title: str, existing: Existing, units: _UnitIn
 
 
 def _generate_usernames(plans: list[UserPlan], existing: Existing) -> None:
-    """``u`` and 6 digits from the unit and the name: the same person in the same unit gets the same username
-    on every dry run and commit, whatever the rows' order; a clash takes the next free number."""
+    """Every new account's username (``username_for``), unless the sheet gives one."""
     taken = set(existing.usernames) | {p.username.casefold() for p in plans if p.username}
     for plan in plans:
         if plan.action != CREATE or plan.username:
             continue
-        digest = hashlib.sha256(f"{key(plan.unit_name)}\x1f{key(plan.display_name)}".encode()).digest()
-        number = int.from_bytes(digest[:8], "big") % 900_000 + 100_000
-        while f"u{number}" in taken:
-            number = number + 1 if number < 999_999 else 100_000
-        plan.username = plan.data["username"] = f"u{number}"
-        taken.add(plan.username)
+        plan.username = plan.data["username"] = username_for(plan.unit_name, plan.display_name, taken)
+
+
+def username_for(unit_name: str, display_name: str, taken: set[str]) -> str:
+    """``u`` and 6 digits from the unit and the name: the same person in the same unit gets the same username
+    on every dry run and commit, whatever the rows' order; a clash takes the next free number (added to ``taken``)."""
+    digest = hashlib.sha256(f"{key(unit_name)}\x1f{key(display_name)}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big") % 900_000 + 100_000
+    while f"u{number}" in taken:
+        number = number + 1 if number < 999_999 else 100_000
+    taken.add(f"u{number}")
+    return f"u{number}"
