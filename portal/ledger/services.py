@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.admin.orgchart import passwords_pdf as passwords_pdf
 from portal.admin.services import set_go_live_on
 from portal.core.clock import Clock
 from portal.core.extensions import db

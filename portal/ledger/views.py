@@ -364,9 +364,7 @@ def wizard_commit():
     clock = get_clock()
     pdf = None
     if result.accounts:
-        from portal.admin import orgchart
-
-        pdf = orgchart.passwords_pdf(result.accounts, today=clock.today())
+        pdf = services.passwords_pdf(result.accounts, today=clock.today())
     db.session.commit()
     steps.finish(state, result, steps.units_named(names))
     if pdf is None:
