@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal.core.errors import Refused
 from portal.ledger.columns import (
@@ -70,7 +71,8 @@ class LedgerError(Refused):
         shown = self.problems if limit is None else self.problems[:limit]
         out = [self.message, *(str(p) for p in shown)]
         if len(self.problems) > len(shown):
-            out.append(_("…and %(n)d more problems not listed.", n=len(self.problems) - len(shown)))
+            out.append(ngettext("…and one more problem not listed.", "…and %(num)d more problems not listed.",
+                                len(self.problems) - len(shown)))
         return out
 
 

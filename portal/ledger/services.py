@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -102,8 +103,9 @@ def import_ledger(actor: User | None, data: bytes, *, clock: Clock, options: Opt
     layouts = read_ledger(data, options=options, filename=filename)
     checked, lookups = plan(layouts, options=options, clock=clock)
     if checked.problems:
-        raise LedgerError(422, _("The ledger has %(n)d problems; nothing in the file was imported. "
-                                 "Correct them and import it again.", n=len(checked.problems)),
+        raise LedgerError(422, ngettext("The ledger has a problem; nothing in the file was imported. Correct it and import it again.",
+                                          "The ledger has %(num)d problems; nothing in the file was imported. "
+                                          "Correct them and import it again.", len(checked.problems)),
                           checked.problems)
     rows = sum(len(layout.rows) for layout in layouts)
     try:

@@ -51,8 +51,10 @@ EXEMPT: dict[str, str] = {
                              "(ledger_mapping.create, checked in tests/ledger/test_wizard.py)",
     "ledger.wizard_units": "keeps the units chosen in the wizard's session; they become aliases, audited "
                            "(unit.alias), only when the import is committed",
+    "ledger.wizard_people": "keeps in the wizard's session whose accounts to create; the accounts are created, "
+                            "and audited (user.create), only when the import is committed",
     "ledger.wizard_commit": "audited by the import service (ledger.import per project and for the file, unit.alias, "
-                            "unit.create, setting.go_live); needs an upload kept in the session, so checked in "
+                            "unit.create, user.create, setting.go_live); needs an upload kept in the session, so checked in "
                             "tests/ledger/test_wizard.py",
     "ledger.wizard_cancel": "deletes the kept upload and the wizard's session state; no county record changes",
 }

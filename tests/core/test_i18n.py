@@ -19,8 +19,17 @@ def _po():
         return read_po(fh)
 
 
+def _key(value):
+    """A message id or string as one hashable value: plural entries come as lists from the .mo, tuples from the .po."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def _translated(string) -> bool:
+    return all(string) if isinstance(string, (list, tuple)) else bool(string)
+
+
 def test_every_message_is_translated():
-    missing = [m.id for m in _po() if m.id and not m.string]
+    missing = [m.id for m in _po() if m.id and not _translated(m.string)]
     assert missing == []
 
 
@@ -32,13 +41,13 @@ def test_every_string_in_the_code_is_in_the_catalog(tmp_path):
         cwd=ROOT, check=True, capture_output=True,
     )
     with open(pot, "rb") as fh:
-        wanted = {m.id for m in read_po(fh) if m.id}
-    known = {m.id for m in _po() if m.id}
-    assert sorted(wanted - known) == [], "run `make translations` and translate the new strings"
+        wanted = {_key(m.id) for m in read_po(fh) if m.id}
+    known = {_key(m.id) for m in _po() if m.id}
+    assert sorted(map(str, wanted - known)) == [], "run `make translations` and translate the new strings"
 
 
 def test_compiled_catalog_matches_the_source():
     with open(CATALOG / "messages.mo", "rb") as fh:
-        compiled = {m.id: m.string for m in read_mo(io.BytesIO(fh.read())) if m.id}
-    source = {m.id: m.string for m in _po() if m.id}
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(io.BytesIO(fh.read())) if m.id}
+    source = {_key(m.id): _key(m.string) for m in _po() if m.id}
     assert compiled == source, "run `pybabel compile -d portal/translations`"

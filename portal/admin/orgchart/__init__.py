@@ -12,7 +12,7 @@ opened by the ledger import's code (size, zip bombs, not a workbook), by step:
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal.admin.orgchart.applying import ONE_TIME_HASH as ONE_TIME_HASH
 from portal.admin.orgchart.applying import PASSWORD_ALPHABET as PASSWORD_ALPHABET
@@ -43,7 +43,10 @@ def check(data: bytes) -> Report:
 def refusal_lines(report: Report, limit: int | None = None) -> list[str]:
     """The refusal as lines of text (for the command line)."""
     shown = report.problems if limit is None else report.problems[:limit]
-    lines = [_("The file has %(n)d problems; nothing was imported. Correct them and import it again.", n=len(report.problems)), *(str(p) for p in shown)]
+    lines = [ngettext("The file has a problem; nothing was imported. Correct it and import it again.",
+                       "The file has %(num)d problems; nothing was imported. Correct them and import it again.",
+                       len(report.problems)), *(str(p) for p in shown)]
     if len(report.problems) > len(shown):
-        lines.append(_("…and %(n)d more problems not listed.", n=len(report.problems) - len(shown)))
+        lines.append(ngettext("…and one more problem not listed.", "…and %(num)d more problems not listed.",
+                              len(report.problems) - len(shown)))
     return lines

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
@@ -103,7 +104,8 @@ def create_accounts(actor: User | None, people: list[tuple[str, Unit]], *, clock
 def apply(actor: User | None, report: Report, *, clock: Clock) -> ImportResult:
     """Write a checked plan (``report.ok``); raises ``Refused`` (409) if a concurrent change got in the way."""
     if not report.ok:
-        raise Refused(422, _("The file has %(n)d problems; nothing was imported.", n=len(report.problems)))
+        raise Refused(422, ngettext("The file has a problem; nothing was imported.",
+                                     "The file has %(num)d problems; nothing was imported.", len(report.problems)))
     try:
         return _apply(actor, report, clock)
     except IntegrityError:
