@@ -24,10 +24,10 @@ class LedgerUploadForm(FlaskForm):
 
 
 class WizardUploadForm(LedgerUploadForm):
-    """Step 1 of the wizard: the file (xlsx or CSV, told apart by content) and what the file may not say itself."""
+    """Step 1 of the wizard: the file (xlsx, xls, ods or CSV, told apart by content) and what the file may not say itself."""
 
     file = FileField(
-        _l("Ledger file (.xlsx or .csv, at most 20 MB)"),
+        _l("Ledger file (.xlsx, .xls, .ods or .csv, at most 20 MB)"),
         validators=[FileRequired(_l("Choose a ledger file to import."))],
     )
     saved_mapping = SelectField(_l("Saved column mapping"), default="")

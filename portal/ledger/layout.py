@@ -137,6 +137,22 @@ class Grid:
     def row(self, r: int) -> list[Any]:
         return [self.values.get((r, c)) for c in range(1, self.cols + 1)]
 
+    def fill_merged(self, min_row: int, min_col: int, max_row: int, max_col: int) -> None:
+        """A merged range: every cell takes the top-left cell's value, as the office sees it on screen."""
+        top = self.values.get((min_row, min_col))
+        width = max_col - min_col + 1
+        if width > 1:
+            self.merged_across[min_row] = max(self.merged_across.get(min_row, 0), width)
+        self.rows, self.cols = max(self.rows, max_row), max(self.cols, max_col)
+        if top is None:
+            return
+        for r in range(min_row, max_row + 1):
+            for c in range(min_col, max_col + 1):
+                if (r, c) != (min_row, min_col):
+                    self.values[(r, c)] = top
+                    if r > min_row:
+                        self.vertical.add((r, c))
+
 
 def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
@@ -162,19 +178,7 @@ def grid_of_sheet(sheet, cached=None) -> Grid:
         rows, cols = max(rows, r), max(cols, c)
     grid = Grid(sheet.title, rows, cols, values, formulas)
     for merged in sheet.merged_cells.ranges:
-        top = values.get((merged.min_row, merged.min_col))
-        width = merged.max_col - merged.min_col + 1
-        if width > 1:
-            grid.merged_across[merged.min_row] = max(grid.merged_across.get(merged.min_row, 0), width)
-        grid.rows, grid.cols = max(grid.rows, merged.max_row), max(grid.cols, merged.max_col)
-        if top is None:
-            continue
-        for r in range(merged.min_row, merged.max_row + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
-                if (r, c) != (merged.min_row, merged.min_col):
-                    values[(r, c)] = top
-                    if r > merged.min_row:
-                        grid.vertical.add((r, c))
+        grid.fill_merged(merged.min_row, merged.min_col, merged.max_row, merged.max_col)
     for r, dim in sheet.row_dimensions.items():
         if dim.hidden:
             grid.hidden.add(r)

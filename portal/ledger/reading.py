@@ -1,4 +1,4 @@
-"""Reading an uploaded ledger: the file checked before openpyxl opens it, then every sheet as a grid.
+"""Reading an uploaded ledger: the file checked before any reader opens it, then every sheet as a grid.
 
 Also the refusal every step reports (``Problem``, ``LedgerError``).
 """
@@ -98,19 +98,16 @@ def _looks_like_text(head: bytes) -> bool:
     return False
 
 
-def check_container(data: bytes) -> None:
-    """Refuse anything that is not a reasonably sized xlsx zip before openpyxl sees it (text files are read as CSV)."""
+def check_container(data: bytes) -> str:
+    """What kind of spreadsheet the file is ("xlsx", "xls" or "ods"), refusing before any reader sees it a file
+    that is none of them, too large, or a zip archive that would unpack unusually (text files are read as CSV)."""
     if not data:
         raise LedgerError(422, _("The file is empty."))
     if len(data) > MAX_BYTES:
         raise LedgerError(413, _("The file is larger than %(mb)d MB; please split it into several files.",
                                  mb=MAX_BYTES // (1024 * 1024)))
     if data.startswith(OLE2_MAGIC):
-        raise LedgerError(
-            422,
-            _("This is an old Excel (.xls) file or an encrypted workbook and cannot be imported: remove the "
-              "password in Excel and “Save as” an Excel workbook (*.xlsx), then import that."),
-        )
+        return "xls"  # or an encrypted workbook: the .xls reader tells them apart
     if not data.startswith(b"PK\x03\x04"):
         raise LedgerError(422, _("This is not an Excel workbook (.xlsx) or a CSV file and cannot be read."))
     try:
@@ -131,17 +128,30 @@ def check_container(data: bytes) -> None:
                    mb=MAX_UNCOMPRESSED // (1024 * 1024))
         )
     names = {m.filename for m in members}
-    if "xl/workbook.xml" not in names:
-        if "word/document.xml" in names:
-            raise LedgerError(422, _("This is a Word document, not an Excel workbook (.xlsx)."))
-        raise LedgerError(422, _("This is not an Excel workbook (.xlsx) file and cannot be read."))
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "content.xml" in names and "mimetype" in names:
+        try:
+            mimetype = archive.read("mimetype")[:100]
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+            mimetype = b""
+        if mimetype.strip() == b"application/vnd.oasis.opendocument.spreadsheet":
+            return "ods"
+    if "word/document.xml" in names:
+        raise LedgerError(422, _("This is a Word document, not an Excel workbook (.xlsx)."))
+    raise LedgerError(422, _("This is not an Excel workbook (.xlsx) file and cannot be read."))
 
 
 def open_workbook(data: bytes):
-    """The openpyxl workbook of a checked file (formulas kept, so they can be refused)."""
+    """The openpyxl workbook of a checked .xlsx file (formulas kept, so they can be refused)."""
     from openpyxl import load_workbook
 
-    check_container(data)
+    if check_container(data) != "xlsx":
+        raise LedgerError(
+            422,
+            _("This is an old Excel (.xls) file, an OpenDocument spreadsheet or an encrypted workbook and cannot be "
+              "imported here: remove any password and “Save as” an Excel workbook (*.xlsx), then import that."),
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Data Validation extension is not supported" etc.
@@ -164,7 +174,8 @@ def decode_text(data: bytes) -> str | None:
 
 
 def read_grids(data: bytes, filename: str = ""):
-    """Every sheet of an uploaded ledger as a ``layout.Grid``: an .xlsx workbook, or a CSV file (UTF-8 or GBK).
+    """Every sheet of an uploaded ledger as a ``layout.Grid``: an .xlsx, .xls or .ods workbook, or a CSV file
+    (UTF-8 or GBK).
 
     A formula keeps the value Excel or WPS last computed for it; a formula
     with no computed value (a file written by a script) is reported by the
@@ -186,6 +197,11 @@ def read_grids(data: bytes, filename: str = ""):
                                          "“Save as” an Excel workbook (*.xlsx), then import that."))
             name = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "CSV"
             return [grid_of_csv(text, name)]
+    kind = check_container(data)
+    if kind != "xlsx":
+        from portal.ledger.workbooks import grids_of_ods, grids_of_xls
+
+        return grids_of_xls(data) if kind == "xls" else grids_of_ods(data)
     book = open_workbook(data)
     sheets = [book[name] for name in book.sheetnames if hasattr(book[name], "_cells")]
     cached = None

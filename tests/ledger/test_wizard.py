@@ -485,6 +485,23 @@ def test_one_sheet_can_be_chosen(app, county, login_as):
     assert {p.name for p in db.session.scalars(select(Project))} == {"集贤路乡村振兴示范带"}
 
 
+@pytest.mark.parametrize("name", ["libreoffice-sheets.xls", "libreoffice.ods"])
+def test_old_excel_and_opendocument_files_go_through_the_wizard(app, county, login_as, name):
+    """An .xls (WPS, old Excel) and an .ods (LibreOffice) are read like an .xlsx: the layout shows their sheets."""
+    ducha = login_as("ducha")
+    data = (Path(__file__).parent / "fixtures" / name).read_bytes()
+    assert upload(ducha, data, name=name).status_code == 303
+    layout = text(ducha.client.get("/ledger/import/layout"))
+    sheets = ("城市建设", "乡村振兴") if name.endswith(".xls") else ("产业项目",)
+    assert all(sheet in layout for sheet in sheets)
+    if name.endswith(".xls"):
+        post_step(ducha, "/ledger/import/columns", sheet="乡村振兴", action="next")
+        check = text(ducha.client.get("/ledger/import/check"))
+        ducha.client.post("/ledger/import/commit", data={"csrf_token": ducha.csrf("/ledger/import/check"),
+                                                         "token": commit_token(check)})
+        assert {p.name for p in db.session.scalars(select(Project))} == {"集贤路乡村振兴示范带"}
+
+
 # -- the session token, lost sessions, kept files ---------------------------------------------
 
 
