@@ -626,6 +626,9 @@ def _check_dates(row, project, node, problem, go_live, out: Checked, lookups: Lo
     if isinstance(completed, date) and out.today and completed > out.today:
         problem("completed_on", _("The completion date %(day)s is after today.", day=completed.isoformat()), completed)
         return
+    if finished is None and completed is None and isinstance(node.get("note"), str) and "finished" not in row.present:
+        # No 完成情况 column: a remark of 已完成 (and the like) is how the office marks it.
+        finished = values.is_finished(node["note"]) or None
     # Finished with no date given: its deadline, or today if that is still ahead (never a day to come).
     node["done_on"] = completed if isinstance(completed, date) else (
         min(deadline, out.today) if finished and isinstance(deadline, date) and out.today else

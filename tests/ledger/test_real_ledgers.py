@@ -117,6 +117,29 @@ def test_going_live_mid_year_finished_nodes_are_signed_off_without_cards_and_ope
     assert nodes["完成管网铺设"].id in carded
 
 
+def test_a_remark_of_finished_marks_the_node_finished_when_the_ledger_has_no_progress_column(qingxi, clock):
+    """备注 “已完成” is how many offices mark a finished node; free text in 备注 says nothing and stays a note."""
+    result = _import(real_ledgers.merged_two_row_header(), clock)
+    nodes = _nodes()
+    land = nodes["完成土地摘牌"]  # due 2026-03-31, 备注 已完成
+    assert land.status == "done" and land.submitted_on == date(2026, 3, 31) and land.card == "none"
+    assert nodes["通水试运行"].status == "todo"  # 备注：需电力配套
+    assert result.nodes_done == 1 and result.nodes_overdue == 0
+
+
+def test_a_progress_column_wins_over_the_remark(qingxi, clock):
+    """When the ledger has a 完成情况 column, it alone says whether a node is finished."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "城市建设"
+    ws.append(["项目名称", "责任单位", "节点任务", "完成时限", "销号标准", "完成情况", "备注"])
+    ws.append(["县城供热管网改造", "县住房和城乡建设局", "完成管道采购", "2026年5月31日", "合同签订", "推进中", "已完成"])
+    result = _import(real_ledgers._save(wb), clock)
+    assert _nodes()["完成管道采购"].status == "todo" and result.nodes_overdue == 1
+
+
 def test_check_writes_nothing_and_says_what_an_import_would_do(qingxi, clock):
     result = services.import_ledger(None, real_ledgers.merged_two_row_header(), clock=clock,
                                     options=Options(county_names=COUNTY), check=True)
