@@ -26,10 +26,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from portal import auth
     from portal.audit import services as audit
-    from portal.core import clock, errors, i18n, security, templating
+    from portal.core import clock, errors, i18n, inputs, security, templating
     from portal.core.extensions import csrf, db, migrate
 
     clock.init_app(app)
+    inputs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)

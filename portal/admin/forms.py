@@ -5,7 +5,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -23,6 +22,7 @@ from wtforms.validators import (
 
 from portal.core.forms import (
     REQUIRED,
+    DateField,
     MultiSelect,
     NoMarkup,
     NumberRange,

@@ -29,6 +29,7 @@ from portal.core.clock import get_clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.forms import EmptyForm, options
+from portal.core.inputs import arg_year
 from portal.core.web import apply_change, flash_redirect
 from portal.models import CalendarDay, Category, League, ScoringPolicy, Theme, Unit, User
 from portal.models.policy import DEFAULTS as POLICY_DEFAULTS
@@ -241,7 +242,7 @@ def policy():
 
 @bp.route("/calendar", methods=["GET", "POST"])
 def calendar():
-    year = request.args.get("year", type=int) or get_clock().today().year
+    year = arg_year("year", get_clock().today().year)
     form = CalendarDayForm()
     if request.method == "POST":
         if not form.validate():
@@ -253,12 +254,9 @@ def calendar():
     return render_template("admin/calendar.html", form=form, rows=services.calendar_rows(year), year=year)
 
 
-@bp.route("/calendar/<day>/delete", methods=["POST"])
-def calendar_delete(day: str):
-    try:
-        parsed = date.fromisoformat(day)
-    except ValueError:
-        abort(404)
+@bp.route("/calendar/<day:day>/delete", methods=["POST"])
+def calendar_delete(day: date):
+    parsed = day
     row = db.get_or_404(CalendarDay, parsed)
     services.delete_calendar_day(current_user, row)
     db.session.commit()

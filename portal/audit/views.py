@@ -1,25 +1,19 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
 from portal.core.clock import get_clock
 from portal.core.extensions import db
+from portal.core.inputs import arg_date, arg_id, arg_page
 from portal.models import AuditEntry
 from portal.permissions import can_view_audit, requires
 
 bp = Blueprint("audit", __name__)
 
 PAGE_SIZE = 50
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name) or "")
-    except ValueError:
-        return None
 
 
 @bp.route("/audit")
@@ -36,17 +30,17 @@ def index():
     object_type = (args.get("object_type") or "").strip()
     if object_type:
         stmt = stmt.where(AuditEntry.object_type == object_type)
-    object_id = args.get("object_id", type=int)
+    object_id = arg_id("object_id")
     if object_id:
         stmt = stmt.where(AuditEntry.object_id == object_id)
     clock = get_clock()
-    start, end = _date_arg("from"), _date_arg("to")
+    start, end = arg_date("from"), arg_date("to")
     if start:
         stmt = stmt.where(AuditEntry.at >= clock.start_of(start))
     if end:
         stmt = stmt.where(AuditEntry.at < clock.start_of(end + timedelta(days=1)))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = max(1, args.get("page", 1, type=int))
+    page = arg_page()
     rows = db.session.scalars(
         stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()

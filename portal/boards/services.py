@@ -23,6 +23,7 @@ from portal.cards.services import issue_rule_card, rule_cards
 from portal.core.clock import Clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
+from portal.core.inputs import arg_id
 from portal.models import (
     CARDS,
     STATUSES,
@@ -51,10 +52,10 @@ class Filters:
     def from_args(cls, args) -> Filters:
         card = args.get("card") or None
         return cls(
-            project_id=args.get("project_id", type=int),
-            category_id=args.get("category_id", type=int),
+            project_id=arg_id("project_id", args),
+            category_id=arg_id("category_id", args),
             card=card if card in CARDS else None,
-            person_id=args.get("person_id", type=int),
+            person_id=arg_id("person_id", args),
             q=(args.get("q") or "").strip()[:60],
         )
 

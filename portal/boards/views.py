@@ -24,6 +24,7 @@ from portal.boards.services import Filters
 from portal.core.clock import get_clock
 from portal.core.errors import Refused, render_error
 from portal.core.extensions import db
+from portal.core.inputs import MAX_ID, arg_id, parse_int
 from portal.core.security import safe_next
 from portal.core.web import is_htmx, load_or_403
 from portal.models import Node, Unit
@@ -68,7 +69,7 @@ def board(unit_id: int):
 @login_required
 def my_board():
     """The unit switcher's target, and the way to one's own board."""
-    wanted = request.args.get("unit", type=int) or current_user.unit_id
+    wanted = arg_id("unit") or current_user.unit_id
     if wanted is None:
         abort(404)
     return redirect(url_for("boards.board", unit_id=wanted))
@@ -78,8 +79,7 @@ def my_board():
 
 
 def _version() -> int | None:
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return parse_int(request.form.get("version"), 0, MAX_ID)
 
 
 def _card_html(node: Node, message: str | None = None, level: str = "info") -> str:

@@ -48,6 +48,14 @@ def init_app(app) -> None:
     def _csrf(error):
         return render_error(400, _("The form has expired or is missing its security token. Reload the page and try again."))
 
+    @app.errorhandler(Refused)
+    def _refused(refusal: Refused):
+        # A refusal no view turned into its own page (a bad query argument, most often).
+        from portal.core.extensions import db
+
+        db.session.rollback()
+        return render_error(refusal.status, refusal.message)
+
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if request.path.startswith("/static/"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import wtforms
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from wtforms import SelectChoice, SelectMultipleField, validators
 from wtforms.validators import ValidationError
 
 from portal.core.extensions import db
+from portal.core.inputs import FIRST_YEAR, LAST_YEAR, in_calendar
 from portal.models import EVIDENCE_KINDS
 
 REQUIRED = _l("This field is required.")
@@ -37,6 +39,25 @@ class NoMarkup:
     def __call__(self, form, field):
         if isinstance(field.data, str) and has_markup(field.data):
             raise ValidationError(self.message)
+
+
+class _InCalendar:
+    """Dates and times within the portal's years: 0001-01-01 or 9999-12-31 would overflow the
+    first week, month or time-zone conversion built on them (core.inputs holds the bounds)."""
+
+    def pre_validate(self, form):
+        super().pre_validate(form)
+        if not in_calendar(self.data):
+            raise ValidationError(str(_l("Enter a date between the years %(first)d and %(last)d.",
+                                         first=FIRST_YEAR, last=LAST_YEAR)))
+
+
+class DateField(_InCalendar, wtforms.DateField):
+    """Every date field of the portal: wtforms' DateField, bounded to the portal's years."""
+
+
+class DateTimeLocalField(_InCalendar, wtforms.DateTimeLocalField):
+    """Every date-and-time field of the portal, bounded like DateField."""
 
 
 class NumberRange(validators.NumberRange):

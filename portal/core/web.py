@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import TypeVar
 
 from flask import abort, flash, redirect, request
@@ -13,6 +12,7 @@ from flask_login import current_user
 from portal.core.clock import get_clock
 from portal.core.errors import Refused, render_error
 from portal.core.extensions import db
+from portal.core.inputs import BadArgument, arg_date
 from portal.core.periods import PERIODS
 
 T = TypeVar("T")
@@ -65,9 +65,8 @@ def period_args():
     kind = request.args.get("period", "week")
     if kind not in PERIODS:
         return None, render_error(400, _("period must be week, month, quarter or year."))
-    raw = request.args.get("date")
     try:
-        day = date.fromisoformat(raw) if raw else get_clock().today()
-    except ValueError:
-        return None, render_error(400, _("date must be a date written YYYY-MM-DD."))
+        day = arg_date("date", get_clock().today())
+    except BadArgument as bad:
+        return None, render_error(400, bad.message)
     return (kind, day), None

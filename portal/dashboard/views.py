@@ -12,6 +12,7 @@ from sqlalchemy import select
 from portal.core.clock import get_clock
 from portal.core.errors import render_error
 from portal.core.extensions import db
+from portal.core.inputs import FIRST_YEAR, LAST_YEAR, BadArgument, parse_id, parse_int
 from portal.dashboard import cadres as cadre_files
 from portal.dashboard import progress as project_colours
 from portal.dashboard import services
@@ -22,20 +23,14 @@ from portal.permissions import can_view_cadre_files, requires
 
 bp = Blueprint("dashboard", __name__)
 
-MIN_YEAR, MAX_YEAR = 2000, 2100
-
-
-class BadArgument(ValueError):
-    """A query-string value that cannot be used; its message is shown with a 400."""
-
-
 def _year(today: date) -> int:
     raw = (request.args.get("year") or "").strip()
     if not raw:
         return today.year
-    if not raw.isdigit() or not MIN_YEAR <= int(raw) <= MAX_YEAR:
+    year = parse_int(raw, FIRST_YEAR, LAST_YEAR)
+    if year is None:
         raise BadArgument(_("The year must be a number such as %(year)d.", year=today.year))
-    return int(raw)
+    return year
 
 
 def _choice(name: str, allowed: set[int]) -> int | None:
@@ -43,9 +38,10 @@ def _choice(name: str, allowed: set[int]) -> int | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) not in allowed:
+    value = parse_id(raw)
+    if value not in allowed:
         raise BadArgument(_("Unknown %(name)s: choose one from the list.", name=name))
-    return int(raw)
+    return value
 
 
 def _years(current: int) -> list[int]:
@@ -68,7 +64,7 @@ def index():
             _choice("league", {lg.id for lg in leagues}),
         )
     except BadArgument as error:
-        return render_error(400, str(error))
+        return render_error(400, error.message)
     as_of = services.dashboard_as_of(filters.year, today)
     rows = services.category_figures(filters, as_of)
     progress = project_colours.project_progress(as_of, filters)
@@ -91,7 +87,7 @@ def timeline():
     try:
         year = _year(today)
     except BadArgument as error:
-        return render_error(400, str(error))
+        return render_error(400, error.message)
     bands = year_timeline.year_timeline(year, _("No theme"))
     return render_template(
         "dashboard/timeline.html", year=year, today=today, bands=bands, years=_years(today.year),
@@ -106,7 +102,7 @@ def cadres():
     try:
         year = _year(today)
     except BadArgument as error:
-        return render_error(400, str(error))
+        return render_error(400, error.message)
     as_of = services.dashboard_as_of(year, today)
     return render_template(
         "dashboard/cadres.html", year=year, as_of=as_of, people=cadre_files.cadre_figures(year, as_of),
@@ -122,7 +118,7 @@ def cadre(user_id: int):
     try:
         year = _year(today)
     except BadArgument as error:
-        return render_error(400, str(error))
+        return render_error(400, error.message)
     as_of = services.dashboard_as_of(year, today)
     months = cadre_files.cadre_cards_by_month(user_id, year)
     return render_template(

@@ -9,11 +9,18 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 
 from portal.core.forms import has_markup, strip
+from portal.core.inputs import parse_date
 from portal.documents.services import BULLETIN_PERIODS
 
 
 def _day(raw: str | None) -> date | None:
-    return date.fromisoformat(raw) if raw else None
+    """An optional ISO date within the portal's years; ValueError for anything else."""
+    if not raw:
+        return None
+    day = parse_date(raw)
+    if day is None:
+        raise ValueError(raw)
+    return day
 
 
 class BulletinForm(FlaskForm):

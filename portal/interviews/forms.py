@@ -4,11 +4,11 @@ from datetime import UTC
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from portal.core.clock import get_clock
-from portal.core.forms import MultiSelect, NoMarkup, optional_id, strip
+from portal.core.forms import DateTimeLocalField, MultiSelect, NoMarkup, optional_id, strip
 
 
 def _max(n: int):

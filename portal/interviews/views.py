@@ -16,6 +16,7 @@ from portal.core.clock import get_clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.forms import options
+from portal.core.inputs import arg_id, arg_page
 from portal.core.templating import CARD_LABELS
 from portal.core.web import apply_change, load_or_403
 from portal.interviews import services
@@ -122,11 +123,11 @@ def render_index(*, propose_form: ProposeForm | None = None, status: int = 200):
     state = args.get("state", "")
     if state in INTERVIEW_STATES:
         stmt = stmt.where(Interview.state == state)
-    unit_id = args.get("unit_id", type=int) if sees_all else None
+    unit_id = arg_id("unit_id") if sees_all else None
     if unit_id:
         stmt = stmt.where(Interview.unit_id == unit_id)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = max(1, args.get("page", 1, type=int))
+    page = arg_page()
     rows = db.session.scalars(
         stmt.options(joinedload(Interview.unit), selectinload(Interview.cards))
         .order_by(Interview.proposed_on.desc(), Interview.id.desc())

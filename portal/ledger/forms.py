@@ -7,10 +7,10 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from portal.core.forms import NoMarkup, NumberRange, Unique, options, strip
+from portal.core.forms import DateField, NoMarkup, NumberRange, Unique, options, strip
 from portal.models import LedgerMapping
 
 

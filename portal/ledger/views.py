@@ -14,6 +14,7 @@ from sqlalchemy import select
 from portal.core.clock import get_clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
+from portal.core.inputs import arg_id
 from portal.core.web import form_errors, load_or_403
 from portal.ledger import services
 from portal.ledger import wizard as steps
@@ -97,14 +98,14 @@ def export():
         abort(400)
     scope = services.Scope()
     if "project_id" in given:
-        scope = services.Scope(project=load_or_403(Project, args.get("project_id", type=int), can_view_project))
+        scope = services.Scope(project=load_or_403(Project, arg_id("project_id"), can_view_project))
     elif "unit_id" in given:
-        scope = services.Scope(unit=load_or_403(Unit, args.get("unit_id", type=int), can_view_unit))
+        scope = services.Scope(unit=load_or_403(Unit, arg_id("unit_id"), can_view_unit))
     else:
         if not can_view_all_units(current_user):
             abort(403)
         if "category_id" in given:
-            scope = services.Scope(category=db.get_or_404(Category, args.get("category_id", type=int)))
+            scope = services.Scope(category=db.get_or_404(Category, arg_id("category_id")))
     name = f"节点台账-{scope.label()}-{get_clock().today().isoformat()}.xlsx"
     return _xlsx(services.export_ledger(scope), name)
 

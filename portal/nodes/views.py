@@ -20,6 +20,7 @@ from portal import permissions
 from portal.core.clock import get_clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
+from portal.core.inputs import MAX_ID, parse_int
 from portal.core.web import apply_change, is_htmx, load_or_403
 from portal.models import CardEvent, Evidence, Node
 from portal.models.policy import policy_on
@@ -92,7 +93,8 @@ def add_progress(node_id: int):
         abort(403)
     form = ProgressForm()
     valid = form.validate()
-    if valid and not (form.version.data or "").isdigit():
+    version = parse_int(form.version.data, 0, MAX_ID)
+    if valid and version is None:
         form.form_errors.append(_("The form is missing its version; reload the page."))
         valid = False
     if not valid:
@@ -100,7 +102,7 @@ def add_progress(node_id: int):
             return render_template("nodes/_progress_form.html", node=node, progress_form=form), 422
         return render_detail(node.id, progress_form=form, status=422)
     try:
-        entry = services.add_progress(current_user, node, form.body.data, form.percent.data, version=int(form.version.data))
+        entry = services.add_progress(current_user, node, form.body.data, form.percent.data, version=version)
         db.session.commit()
     except Refused as error:
         db.session.rollback()

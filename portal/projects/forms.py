@@ -4,7 +4,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     HiddenField,
     IntegerField,
@@ -23,6 +22,7 @@ from wtforms.validators import (
 
 from portal.core.forms import (
     REQUIRED,
+    DateField,
     MultiSelect,
     NoMarkup,
     NumberRange,

@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.core.extensions import db
 from portal.core.forms import EmptyForm, options
+from portal.core.inputs import MAX_ID, arg_id, arg_page, arg_year, parse_int
 from portal.core.web import apply_change, flash_redirect, load_or_403
 from portal.models import STAGES, Category, Node, Project, Theme, Unit, User, UserRole
 from portal.permissions import can_setup_projects, can_view_all_units, can_view_project, requires
@@ -47,12 +48,12 @@ def index():
     q = (args.get("q") or "").strip()
     if q:
         stmt = stmt.where(or_(Project.name.contains(q), Project.code.contains(q)))
-    for name in ("year", "category_id", "lead_unit_id"):
-        value = args.get(name, type=int)
+    for name, value in (("year", arg_year("year")), ("category_id", arg_id("category_id")),
+                        ("lead_unit_id", arg_id("lead_unit_id"))):
         if value:
             stmt = stmt.where(getattr(Project, name) == value)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = max(1, args.get("page", 1, type=int))
+    page = arg_page()
     rows = db.session.scalars(stmt.order_by(Project.year.desc(), Project.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     node_counts = dict(
         db.session.execute(
@@ -175,7 +176,7 @@ def node_edit(project_id: int | None = None, node_id: int | None = None):
         if not form.validate():
             return render_template("projects/node_form.html", **context), 422
         data = {name: form[name].data for name in services.NODE_FIELDS}
-        expected = int(form.version.data) if form.version.data.isdigit() else None
+        expected = parse_int(form.version.data, 0, MAX_ID)
         if node is not None and expected is None:
             form.form_errors.append(_("The form is missing its version; reload the page."))
             return render_template("projects/node_form.html", **context), 422

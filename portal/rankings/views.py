@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template
 from flask_login import login_required
 
 from portal.core.clock import get_clock
 from portal.core.extensions import db
+from portal.core.inputs import arg_year
 from portal.core.periods import period_label
 from portal.core.web import period_args
 from portal.models import Unit
@@ -43,5 +44,5 @@ def unit(unit_id: int):
     item = db.session.get(Unit, unit_id)
     if item is None:
         abort(404)
-    year = request.args.get("year", type=int) or get_clock().today().year
+    year = arg_year("year", get_clock().today().year)
     return render_template("rankings/unit.html", unit=item, year=year, history=unit_history(unit_id, year))

@@ -505,3 +505,73 @@ def test_english_messages_when_english_is_chosen(app, client, auth, county_with_
     response = auth.post("/admin/leagues/new", {"name": ""})
     assert response.status_code == 422
     assert "This field is required." in response.get_data(as_text=True)
+
+
+# -- out-of-range ids, years and dates (M #3), replayed as the penetration test wrote them --------
+
+BIG = "9" * 30
+
+
+def test_out_of_range_values_in_urls_and_queries_answer_4xx_in_chinese(app, client, auth, county_with_a_late_node):
+    node, project, unit = county_with_a_late_node["node"], county_with_a_late_node["project"], county_with_a_late_node["unit"]
+    logged_in(auth)
+    not_found = [f"/nodes/{BIG}", f"/evidence/{BIG}", f"/sweeps/{BIG}", f"/projects/{BIG}", f"/units/{BIG}/board",
+                 f"/rankings/units/{BIG}", "/nodes/0", f"/nodes/{2**31}", "/nodes/-1", "/nodes/²", "/nodes/٣"]
+    for url in not_found:
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "不存在" in response.get_data(as_text=True), url
+    refused = [f"/projects?page={BIG}", f"/projects?year={BIG}", f"/projects?category_id={BIG}", f"/audit?object_id={BIG}",
+               f"/audit?page={BIG}", f"/interviews?unit_id={BIG}", f"/units/{unit.id}/board?project_id={BIG}",
+               f"/units/{unit.id}/board?person_id={BIG}", f"/units/{unit.id}/board?category_id=²",
+               "/rankings?date=9999-12-31", "/rankings?date=0001-01-01", "/rankings/export.pdf?date=9999-12-31",
+               f"/rankings/units/{unit.id}?year=99999", "/admin/calendar?year=99999", "/audit?from=9999-12-31",
+               "/audit?to=0001-01-01", "/dashboard?year=²", "/dashboard?category=²", "/timeline?year=²", "/cadres?year=²",
+               f"/ledger/export.xlsx?unit_id={BIG}", "/ledger/export.xlsx?project_id=²"]
+    for url in refused:
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "请" in response.get_data(as_text=True) or "必须" in response.get_data(as_text=True), url
+    assert client.get(f"/projects?page=2&year=2026&category_id={project.category_id}").status_code == 200
+    assert client.get("/rankings?date=2026-06-15").status_code == 200
+    assert client.get(f"/nodes/{node.id}").status_code == 200
+
+
+def test_unicode_digits_and_calendar_ends_in_forms_are_refused_without_writing(app, client, auth, county_with_a_late_node):
+    node, project = county_with_a_late_node["node"], county_with_a_late_node["project"]
+    token = logged_in(auth)
+    before = counts()
+    page = f"/nodes/{node.id}"
+    for path, data in (
+        (f"/nodes/{node.id}/move", {"status": "doing", "version": "²"}),
+        (f"/nodes/{node.id}/submit", {"version": "²"}),
+        (f"/nodes/{node.id}/progress", {"body": "推进中", "percent": "50", "version": "²"}),
+        (f"/nodes/{node.id}/edit", {"title": "完成土地摘牌", "unit_id": str(node.unit_id), "deadline": "2026-09-30",
+                                    "standard": "以批复为准", "weight": "1", "version": "²"}),
+        (f"/nodes/{node.id}/edit", {"title": "完成土地摘牌", "unit_id": str(node.unit_id), "deadline": "0001-01-01",
+                                    "standard": "以批复为准", "weight": "1", "version": str(node.version)}),
+        (f"/projects/{project.id}/nodes/new", {"title": "新节点", "unit_id": str(node.unit_id), "deadline": "9999-12-31",
+                                               "standard": "以批复为准", "weight": "1"}),
+        (f"/nodes/{node.id}/recommit", {"reason": "征迁未完成", "new_deadline": "9999-12-31"}),
+        ("/admin/calendar", {"day": "0001-01-01", "is_workday": "0", "name": "调休"}),
+        ("/bulletins", {"period": "week", "date": "9999-12-31"}),
+    ):
+        response = client.post(path, data={"csrf_token": token, **data}, headers={"Referer": page})
+        assert 400 <= response.status_code < 500, (path, data, response.status_code)
+    assert counts() == before
+
+
+def test_an_interview_at_the_start_of_the_calendar_is_refused(app, client, auth, county_with_a_late_node):
+    from portal.models import Interview
+
+    unit = county_with_a_late_node["unit"]
+    interview = Interview(unit=unit, trigger="red", state="proposed", proposed_on=date(2026, 6, 2), bring="", minutes="")
+    db.session.add(interview)
+    f.user("leader1", roles=["leader"])
+    db.session.commit()
+    token = logged_in(auth)
+    response = client.post(f"/interviews/{interview.id}/schedule",
+                           data={"csrf_token": token, "when": "0001-01-01T00:00", "place": "县政府第一会议室"})
+    assert response.status_code == 422
+    assert "2000" in response.get_data(as_text=True)
+    assert db.session.get(Interview, interview.id).state == "proposed"

@@ -253,3 +253,75 @@ def test_contact_reads_only_assigned_projects(app, client, auth):
     auth.login("c1")
     assert client.get(f"/projects/{mine.id}").status_code == 200
     assert client.get(f"/projects/{theirs.id}").status_code == 403
+
+
+# -- hostile values on every route ------------------------------------------------------
+
+# Out-of-range and odd values for every kind of argument a route or a query takes:
+# ids too large for any column, negative and zero, the calendar's ends, years past
+# four digits, and digits that str.isdigit() accepts but int() refuses (²) or reads (٣).
+HOSTILE = ("9" * 30, "-1", "0", "²", "٣", "9999-12-31", "0001-01-01", "0001-01-01T00:00", "9999-12-31T23:59",
+           "99999", "2026-02-30", "")
+QUERY_NAMES = ("page", "year", "date", "from", "to", "period", "category_id", "category", "object_id", "unit_id",
+               "unit", "project_id", "person_id", "status", "state", "kind", "card", "q", "actor", "action",
+               "object_type", "role", "version", "next")
+FORM_NAMES = ("version", "status", "percent", "progress", "note", "reason", "new_deadline", "deadline", "name",
+              "unit_id", "project_id", "lead_unit_id", "category_id", "scheduled_for", "place", "interviewer_id",
+              "year", "period", "period_start", "date", "effective_from", "day", "sort_order", "league_id",
+              "investment_planned", "investment_completed", "start_date", "end_date", "decision", "new_status")
+PATH_HOSTILE = {"int": ("9" * 30, str(2**31), str(2**63), "0"), "day": ("9999-12-31", "0001-01-01", "2026-02-30")}
+
+
+def _hostile_urls(rule, args):
+    """The route with each of its arguments in turn replaced by hostile values (others kept valid)."""
+    normal = {name: args[name] for name in rule.arguments}
+    yield rule.build(normal)[1]
+    for name in rule.arguments:
+        converter = type(rule._converters[name]).__name__
+        values = PATH_HOSTILE["int"] if converter == "IntegerConverter" else PATH_HOSTILE.get(name, ())
+        for value in values:
+            url = rule.build({**normal, name: "__HOSTILE__"})[1] if converter != "IntegerConverter" else \
+                rule.build({**normal, name: 7654321})[1].replace("7654321", "__HOSTILE__")
+            yield url.replace("__HOSTILE__", value)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "admin", "supervisor", "leader", "unit_staff", "contact"])
+def test_hostile_values_on_every_route_never_answer_500(app, client, auth, permission_objects, role):
+    """M #3: ids, integers, years and dates out of range in paths, queries and forms get 4xx (or are ignored), never a 500.
+
+    Every route with each path argument made hostile in turn; every query and
+    form field at once with each hostile value; and, for the roles that reach
+    most pages, each query argument alone (a view that refuses the first bad
+    argument would hide what it does with the next).
+    """
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a crash is a 500 answer here, so every one is listed
+    if role != "anonymous":
+        assert auth.login(role).status_code == 302
+    token = auth.csrf("/login") if role == "anonymous" else auth.csrf("/")
+    failures, checked = [], 0
+
+    def call(method, url, **kwargs):
+        nonlocal checked
+        response = client.get(url, **kwargs) if method == "GET" else client.post(url, **kwargs)
+        response.close()
+        checked += 1
+        if response.status_code >= 500:
+            failures.append(f"{method} {url} {kwargs.get('query_string') or kwargs.get('data')}: {response.status_code}")
+
+    for rule, method in _calls(app):
+        if rule.endpoint in ("static", "auth.set_language"):
+            continue
+        urls = list(_hostile_urls(rule, permission_objects["args"]))
+        for url in urls[1:]:
+            call(method, url, **({} if method == "GET" else {"data": {"csrf_token": token}}))
+        for value in HOSTILE:
+            if method == "GET":
+                call(method, urls[0], query_string=dict.fromkeys(QUERY_NAMES, value))
+            else:
+                call(method, urls[0], data={"csrf_token": token, **dict.fromkeys(FORM_NAMES, value)})
+        if method == "GET" and role in ("admin", "supervisor"):
+            for name in QUERY_NAMES:
+                for value in ("9" * 30, "²", "9999-12-31"):
+                    call(method, urls[0], query_string={name: value})
+    assert checked > 500
+    assert failures == [], "\n".join(failures[:80]) + f"\n({len(failures)} in all)"
