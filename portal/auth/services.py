@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
+from werkzeug.security import check_password_hash
 
 from portal.audit import services as audit
 from portal.core.clock import get_clock
@@ -40,27 +41,71 @@ def _failures_since(column, value: str, since: datetime) -> int:
     return db.session.scalar(stmt) or 0
 
 
+def _claim_attempt(username: str, ip: str) -> LoginAttempt | None:
+    """Record an attempt before its password is checked; None when the limit is already reached.
+
+    Insert first, commit, then count (the attempt itself included): of
+    simultaneous guesses, the k-th to commit sees at least k rows, so no more
+    than the limit ever reach the password check, on SQLite and PostgreSQL
+    alike, without a lock held during the ~250 ms hash. This is the one place
+    a service commits: the attempt must be visible to the other requests
+    before this one goes on. A refused attempt removes its row again, so a
+    lock lasts one window from the last real failure, as before.
+    """
+    cfg = current_app.config
+    now = get_clock().now()
+    since = now - cfg["LOGIN_WINDOW"]
+    attempt = LoginAttempt(username=username[:40], ip=ip[:45], at=now, is_success=False)
+    db.session.add(attempt)
+    db.session.commit()
+    if (
+        _failures_since(LoginAttempt.username, attempt.username, since) > cfg["LOGIN_MAX_FAILURES"]
+        or (ip and _failures_since(LoginAttempt.ip, attempt.ip, since) > cfg["LOGIN_MAX_FAILURES_PER_IP"])
+    ):
+        db.session.delete(attempt)
+        db.session.commit()
+        return None
+    return attempt
+
+
+_dummy_hash: str | None = None
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    """The password check, at the same cost whether or not the account exists or is active.
+
+    An unknown or inactive username is checked against a hash of a random
+    password made the way every real one is (User.set_password), so the time
+    of the answer does not tell which usernames exist.
+    """
+    global _dummy_hash
+    if user is not None and user.is_active:
+        return user.check_password(password)
+    if _dummy_hash is None:
+        _dummy_hash = User.hash_password(secrets.token_urlsafe(16))
+    check_password_hash(_dummy_hash, password)
+    return False
+
+
+def _retry_minutes() -> int:
+    return max(1, int(current_app.config["LOGIN_WINDOW"].total_seconds() // 60))
+
+
 def authenticate(username: str, password: str, ip: str) -> LoginResult:
     """Check a password, limiting repeated failures per username and per address.
 
     The count lives in the database so it holds with Redis down and across
-    every web process. A locked account answers "locked" even to the right
-    password until the window passes.
+    every web process, and it is taken after this attempt is recorded
+    (``_claim_attempt``), so parallel guesses cannot slip past it. A locked
+    account answers "locked" even to the right password until the window passes.
     """
-    cfg = current_app.config
-    now = get_clock().now()
-    window: timedelta = cfg["LOGIN_WINDOW"]
-    since = now - window
     username = username.strip()
-    minutes = max(1, int(window.total_seconds() // 60))
-    if (
-        _failures_since(LoginAttempt.username, username, since) >= cfg["LOGIN_MAX_FAILURES"]
-        or (ip and _failures_since(LoginAttempt.ip, ip, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"])
-    ):
-        return LoginResult(None, locked=True, retry_minutes=minutes)
+    attempt = _claim_attempt(username, ip)
+    if attempt is None:
+        return LoginResult(None, locked=True, retry_minutes=_retry_minutes())
     user = db.session.scalar(select(User).where(User.username == username))
-    ok = user is not None and user.is_active and user.check_password(password)
-    db.session.add(LoginAttempt(username=username[:40], ip=ip[:45], at=now, is_success=ok))
+    ok = _password_matches(user, password)
+    attempt.is_success = ok
     return LoginResult(user if ok else None)
 
 
@@ -164,23 +209,20 @@ def password_problem(username: str, password: str) -> str | None:
 def change_password(user: User, current: str, new: str, ip: str, user_agent: str) -> str:
     """A user sets their own password; returns the token of the session that replaces the current one.
 
-    The current (or one-time) password must be right: a wrong one counts as a
-    failed login for the username, so the login limit holds here too, and
-    the caller commits that attempt (as the login view does; it is the only
-    change a refusal leaves). Afterwards ``must_change_password`` is cleared,
+    The current (or one-time) password must be right: the attempt is recorded
+    before it is checked, as at login, so a wrong one counts as a failed login
+    for the username and the login limit holds here too (a refusal leaves
+    nothing else to commit). Afterwards ``must_change_password`` is cleared,
     every session of the user ends (a copied cookie, a browser left logged in
     elsewhere) and a new one is opened for this browser; audited, without the
     password.
     """
-    cfg = current_app.config
-    now = get_clock().now()
-    since = now - cfg["LOGIN_WINDOW"]
-    if _failures_since(LoginAttempt.username, user.username, since) >= cfg["LOGIN_MAX_FAILURES"]:
-        minutes = max(1, int(cfg["LOGIN_WINDOW"].total_seconds() // 60))
-        raise Refused(429, _("Too many failed logins. Try again in %(minutes)d minutes.", minutes=minutes))
+    attempt = _claim_attempt(user.username, ip)
+    if attempt is None:
+        raise Refused(429, _("Too many failed logins. Try again in %(minutes)d minutes.", minutes=_retry_minutes()))
     if not user.check_password(current):
-        db.session.add(LoginAttempt(username=user.username[:40], ip=ip[:45], at=now, is_success=False))
         raise Refused(422, _("The current password is wrong."))
+    attempt.is_success = True
     problem = password_problem(user.username, new)
     if problem is None and new == current:
         problem = _("Choose a new password, not the current one.")

@@ -79,8 +79,13 @@ class User(UserMixin, Base):
         return bool(self.roles.intersection(roles))
 
     # -- passwords ---------------------------------------------------------
+    @staticmethod
+    def hash_password(password: str) -> str:
+        """The hash of a chosen password: scrypt at werkzeug's full cost."""
+        return generate_password_hash(password, method="scrypt")
+
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = self.hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -158,3 +158,85 @@ def test_english_is_available(client):
     client.get("/lang/en")
     html = client.get("/login").get_data(as_text=True)
     assert "Log in" in html and 'lang="en"' in html
+
+
+# -- M #1, #2: guesses in parallel, and names told apart by time ----------------------------
+
+
+def _parallel_logins(app, pairs, ip="203.0.113.9"):
+    """POST every (username, password) at the same moment, each from its own browser; the statuses."""
+    import threading
+
+    from tests.conftest import AuthActions
+
+    browsers = []
+    for username, password in pairs:
+        browser = app.test_client()
+        browsers.append((browser, AuthActions(browser).csrf("/login"), username, password))
+    start = threading.Barrier(len(browsers))
+    statuses = [None] * len(browsers)
+
+    def attempt(i, browser, token, username, password):
+        start.wait()
+        try:
+            with app.app_context():  # the thread's own, as each request of a real server has
+                response = browser.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                                        environ_base={"REMOTE_ADDR": ip})
+            statuses[i] = response.status_code
+        except Exception as error:  # noqa: BLE001 - shown in the assertion
+            statuses[i] = repr(error)
+
+    threads = [threading.Thread(target=attempt, args=(i, *b)) for i, b in enumerate(browsers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(app, auth):
+    """25 simultaneous guesses for one user: at most LOGIN_MAX_FAILURES reach the password check."""
+    f.user("chu")
+    db.session.commit()
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    statuses = _parallel_logins(app, [("chu", f"guess-{n}-wrong") for n in range(25)])
+    assert statuses.count(401) <= limit, statuses
+    assert statuses.count(401) + statuses.count(429) == 25, statuses
+    failures = db.session.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.is_success.is_(False)))
+    assert failures == statuses.count(401)  # the refused (locked) attempts are not counted
+    # When the guesses used up the limit, the right password waits for the window too.
+    # (If all 25 were recorded before any was counted, each saw too many and none was checked.)
+    assert auth.login("chu").status_code == (429 if failures == limit else 302)
+
+
+def test_parallel_guesses_from_one_address_get_no_more_checks_than_its_limit(app):
+    app.config["LOGIN_MAX_FAILURES_PER_IP"] = 6
+    statuses = _parallel_logins(app, [(f"nobody{n}", "wrong-password") for n in range(20)])
+    assert statuses.count(401) <= 6, statuses
+    assert statuses.count(429) >= 14, statuses
+
+
+def test_an_unknown_or_inactive_user_costs_a_password_check_too(app, client, auth, monkeypatch):
+    """A wrong password for an existing user and any password for an unknown or inactive one do the same work."""
+    import werkzeug.security
+
+    import portal.auth.services as services
+    import portal.models.user as user_model
+
+    f.user("he")
+    f.user("left", is_active_account=False)
+    db.session.commit()
+    checked = []
+    real = werkzeug.security.check_password_hash
+
+    def counting(pwhash, password):
+        checked.append(pwhash.split(":", 1)[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(user_model, "check_password_hash", counting)
+    monkeypatch.setattr(services, "check_password_hash", counting)
+    for username in ("he", "no-such-person", "left"):
+        checked.clear()
+        assert auth.login(username, "wrong-password-1").status_code == 401
+        assert len(checked) == 1, username
+        assert checked[0] == "scrypt", username  # the same method (and cost) as every real password
