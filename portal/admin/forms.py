@@ -20,6 +20,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.auth.passwords import MIN_PASSWORD, password_problem
 from portal.core.forms import (
     REQUIRED,
     DateField,
@@ -136,14 +137,18 @@ class UserForm(FlaskForm):
     def __init__(self, *args, creating: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.creating = creating
+        # The username the account has: the form may not show the field when editing.
+        self.editing_username = getattr(kwargs.get("obj"), "username", "") or ""
 
     def validate_password(self, field):
+        """A new account's password, or a reset one: the rule every chosen password keeps (auth.passwords)."""
         if not field.data:
             if self.creating:
-                raise ValidationError(_l("A new account needs a password of at least 8 characters."))
+                raise ValidationError(_l("A new account needs a password of at least %(min)d characters.", min=MIN_PASSWORD))
             return
-        if not 8 <= len(field.data) <= 200:
-            raise ValidationError(_l("Between %(min)d and %(max)d characters.", min=8, max=200))
+        problem = password_problem(self.username.data or self.editing_username, field.data)
+        if problem:
+            raise ValidationError(problem)
 
     def validate_unit_id(self, field):
         if field.data is None and {"unit_staff", "contact"} & set(self.roles.data or []):

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from portal.auth.services import password_problem
+from portal.auth.passwords import password_problem
 
 
 class LoginForm(FlaskForm):
@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    """The current (or one-time) password and the new one twice; the rules are portal.auth.services.password_problem."""
+    """The current (or one-time) password and the new one twice; the rules are portal.auth.passwords.password_problem."""
 
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(_l("Enter your current password.")), Length(max=200)]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from portal.audit import services as audit
+from portal.auth.passwords import password_problem
 from portal.core.clock import get_clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
@@ -191,20 +192,6 @@ def load_session_user(token: str | None, user_id: str, on_idle=None) -> User | N
 
 
 # -- changing one's password --------------------------------------------------------
-
-MIN_PASSWORD, MAX_PASSWORD = 10, 200
-
-
-def password_problem(username: str, password: str) -> str | None:
-    """Why a chosen password is refused, or None: 10 to 200 characters, not the username, not digits only."""
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        return _("Between %(min)d and %(max)d characters.", min=MIN_PASSWORD, max=MAX_PASSWORD)
-    if password.strip().casefold() == username.casefold():
-        return _("The password must not be your username.")
-    if password.isdigit():
-        return _("The password must not be digits only.")
-    return None
-
 
 def change_password(user: User, current: str, new: str, ip: str, user_agent: str) -> str:
     """A user sets their own password; returns the token of the session that replaces the current one.

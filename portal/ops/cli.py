@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from portal.auth.passwords import password_problem
 from portal.core.extensions import db
 
 users_cli = AppGroup("users", help="Provision accounts.")
@@ -40,8 +41,9 @@ def users_create(username, roles, unit_name, display_name, password_stdin):
             raise click.ClickException(f"no unit named {unit_name!r}")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-        if len(password) < 8:
-            raise click.ClickException("the password must have at least 8 characters")
+        problem = password_problem(username, password)
+        if problem:
+            raise click.ClickException(f"password refused: {problem}")
         generated = False
     else:
         password = secrets.token_urlsafe(12)
