@@ -288,10 +288,8 @@ def orgchart_index():
 
 @bp.route("/orgchart/template.xlsx")
 def orgchart_template():
-    response = send_file(io.BytesIO(orgchart.template_workbook()), mimetype=orgchart.XLSX_MIMETYPE, as_attachment=True,
-                         download_name="组织架构导入模板.xlsx", max_age=0)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return send_file(io.BytesIO(orgchart.template_workbook()), mimetype=orgchart.XLSX_MIMETYPE, as_attachment=True,
+                     download_name="组织架构导入模板.xlsx", max_age=0)
 
 
 @bp.route("/orgchart/check", methods=["POST"])

@@ -158,11 +158,12 @@ def end_all_sessions(user: User) -> None:
         row.ended_at = now
 
 
-def load_session_user(token: str | None, user_id: str, on_idle=None) -> User | None:
-    """The user of a live session, or None when it ended, idled out or never was.
+def load_session_user(token: str | None, user_id: str, on_idle=None, on_expired=None) -> User | None:
+    """The user of a live session, or None when it ended, idled out, outlived SESSION_MAX_AGE or never was.
 
-    ``on_idle`` is called when this very request finds the session idled out,
-    so the login page can say why the user has to log in again.
+    ``on_idle`` (``on_expired``) is called when this very request finds the
+    session idled out (past its absolute age), so the login page can say why
+    the user has to log in again.
     """
     if not token:
         return None
@@ -177,6 +178,12 @@ def load_session_user(token: str | None, user_id: str, on_idle=None) -> User | N
     if row.ended_at is not None or str(row.user_id) != str(user_id):
         return None
     now = get_clock().now()
+    if now - row.created_at > current_app.config["SESSION_MAX_AGE"]:
+        row.ended_at = now  # the absolute limit: a session never outlives it, however busy
+        db.session.commit()
+        if on_expired is not None:
+            on_expired()
+        return None
     if now - row.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
         row.ended_at = now
         db.session.commit()

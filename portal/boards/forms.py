@@ -8,7 +8,13 @@ from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.core.forms import EVIDENCE_FILES_LABEL, EVIDENCE_KIND_CHOICES, NoMarkup, strip
+from portal.core.forms import (
+    EVIDENCE_FILES_LABEL,
+    EVIDENCE_KIND_CHOICES,
+    NoMarkup,
+    reason_field,
+    strip,
+)
 
 
 class SubmitForm(FlaskForm):
@@ -22,3 +28,9 @@ class SubmitForm(FlaskForm):
     kind = SelectField(_l("Type of evidence"), choices=EVIDENCE_KIND_CHOICES, default="document")
     files = MultipleFileField(EVIDENCE_FILES_LABEL)
     version = HiddenField()
+
+
+class MoveForm(FlaskForm):
+    """A board move's free text: the reason for sending a node back or reopening it (the move itself says whether one is needed)."""
+
+    reason = reason_field(_l("Reason"))

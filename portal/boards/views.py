@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import permissions
 from portal.boards import services
-from portal.boards.forms import SubmitForm
+from portal.boards.forms import MoveForm, SubmitForm
 from portal.boards.services import Filters
 from portal.core.clock import get_clock
 from portal.core.errors import Refused, render_error
@@ -117,8 +117,11 @@ def move(node_id: int):
             return render_template("boards/_refusal_dialog.html", message=error.message), error.status
         return render_template("boards/_reason_dialog.html", node=node, target=target)
     target = request.form.get("status", "")
+    form = MoveForm()
+    if not form.validate():
+        return _refused(node_id, Refused(422, form.reason.errors[0] if form.reason.errors else _("The submitted data is invalid.")))
     try:
-        action = services.move(current_user, node, target, version=_version(), clock=get_clock(), reason=request.form.get("reason", ""))
+        action = services.move(current_user, node, target, version=_version(), clock=get_clock(), reason=form.reason.data or "")
         # A drag's fragment is rendered after the flush that passed the version
         # check and before the commit: the node, its project and the user are
         # still loaded then, where after the commit each would be read again.

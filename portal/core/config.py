@@ -34,6 +34,22 @@ def engine_options(url: str) -> dict:
     return {"pool_pre_ping": True}
 
 
+# Values people leave in place from an example file or a tutorial.
+_PLACEHOLDERS = ("change-me", "changeme", "change_me", "replace-me", "secret", "example", "development", "password",
+                 "jiedian", "your-", "xxx")
+MIN_SECRET_BYTES = 32
+
+
+def secret_key_problem(secret: str) -> str | None:
+    """Why a production SECRET_KEY is refused: shorter than 32 bytes, or a placeholder left from an example."""
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"SECRET_KEY must have at least {MIN_SECRET_BYTES} bytes (python3 -c 'import secrets; print(secrets.token_hex(32))')"
+    folded = secret.casefold()
+    if len(set(folded)) < 8 or any(word in folded for word in _PLACEHOLDERS):
+        return "SECRET_KEY is a placeholder; set a random one (python3 -c 'import secrets; print(secrets.token_hex(32))')"
+    return None
+
+
 def from_environment(instance_path: str, env: dict[str, str] | None = None) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if env is None else env)
@@ -43,6 +59,8 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         if mode not in ("development", "testing"):
             raise ConfigError("SECRET_KEY must be set when JIEDIAN_ENV is " + mode)
         secret = "jiedian-development-only-secret"
+    elif mode not in ("development", "testing") and (problem := secret_key_problem(secret)):
+        raise ConfigError(problem)
     url = database_url(env.get("DATABASE_URL"), instance_path)
     return {
         "JIEDIAN_ENV": mode,
@@ -76,7 +94,9 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=int(env.get("SESSION_IDLE_MINUTES", "120"))),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # However active, a session ends this long after its login (the idle limit above ends it sooner).
+        "SESSION_MAX_AGE": timedelta(hours=int(env.get("SESSION_MAX_HOURS", "12"))),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("SESSION_MAX_HOURS", "12"))),
         "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW": timedelta(minutes=int(env.get("LOGIN_WINDOW_MINUTES", "15"))),

@@ -60,6 +60,18 @@ class DateTimeLocalField(_InCalendar, wtforms.DateTimeLocalField):
     """Every date-and-time field of the portal, bounded like DateField."""
 
 
+REASON_MAX = 1000
+
+
+def reason_field(label, message=None):
+    """Every free-text reason (a card by hand, a withdrawal, a re-commitment, sending a node back, reopening it):
+    trimmed, at most REASON_MAX characters, plain text; required when ``message`` says what to write."""
+    checks = [validators.Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX)), NoMarkup()]
+    if message is not None:
+        checks.insert(0, validators.DataRequired(message))
+    return wtforms.TextAreaField(label, filters=[strip], validators=checks)
+
+
 class NumberRange(validators.NumberRange):
     """wtforms' NumberRange, except that an integer too large for a float is out of range.
 

@@ -56,6 +56,8 @@ def init_app(app) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+        # Everything but the static files is someone's data (pages, evidence, PDFs, exports): no
+        # browser or proxy keeps a copy, whatever a view or send_file (max_age=0 gives no-cache) said.
+        if request.endpoint != "static" and not response.cache_control.public:
+            response.headers["Cache-Control"] = "private, no-store"
         return response

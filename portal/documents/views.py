@@ -18,11 +18,9 @@ from portal.models import Document, Interview, Project, Unit
 bp = Blueprint("documents", __name__)
 
 
-def _pdf_response(pdf: bytes, filename: str, cache: str = "no-store") -> Response:
-    headers = {"Content-Disposition": f"inline; filename=\"{filename}\""}
-    if cache:
-        headers["Cache-Control"] = cache
-    return Response(pdf, mimetype="application/pdf", headers=headers)
+def _pdf_response(pdf: bytes, filename: str) -> Response:
+    """A PDF shown in the browser (private, no-store like every answer: core.security)."""
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"inline; filename=\"{filename}\""})
 
 
 @bp.route("/documents")
@@ -81,7 +79,7 @@ def ranking_pdf():
         return error
     kind, day = parsed
     pdf = services.ranking_pdf(kind, day, clock=get_clock())
-    return _pdf_response(pdf, f"ranking-{kind}-{day.isoformat()}.pdf", cache="")
+    return _pdf_response(pdf, f"ranking-{kind}-{day.isoformat()}.pdf")
 
 
 # -- bulletins ------------------------------------------------------------------

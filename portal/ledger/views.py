@@ -111,10 +111,7 @@ def export():
 
 
 def _xlsx(data: bytes, name: str):
-    response = send_file(io.BytesIO(data), mimetype=services.XLSX_MIMETYPE, as_attachment=True,
-                         download_name=name, max_age=0)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return send_file(io.BytesIO(data), mimetype=services.XLSX_MIMETYPE, as_attachment=True, download_name=name, max_age=0)
 
 
 # -- the import wizard: /ledger/import (GET) and its steps --------------------------------

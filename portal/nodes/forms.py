@@ -15,13 +15,9 @@ from portal.core.forms import (
     NoMarkup,
     NumberRange,
     options,
+    reason_field,
     strip,
 )
-
-
-def _reason(label, message):
-    return TextAreaField(label, filters=[strip], validators=[
-        DataRequired(message), Length(max=1000, message=_l("At most %(max)d characters.", max=1000)), NoMarkup()])
 
 
 class ProgressForm(FlaskForm):
@@ -40,14 +36,14 @@ class EvidenceForm(FlaskForm):
 
 
 class RecommitForm(FlaskForm):
-    reason = _reason(_l("Why the node is late"), _l("Explain why the node is late."))
+    reason = reason_field(_l("Why the node is late"), _l("Explain why the node is late."))
     new_deadline = DateField(_l("New completion date"), format="%Y-%m-%d", validators=[InputRequired(_l("Enter a date as YYYY-MM-DD."))])
 
 
 class ManualCardForm(FlaskForm):
     colour = SelectField(_l("Card"), choices=options([("yellow", _l("Yellow card")), ("red", _l("Red card")), ("green", _l("Green card"))]))
-    reason = _reason(_l("Reason"), _l("A card by hand needs a reason."))
+    reason = reason_field(_l("Reason"), _l("A card by hand needs a reason."))
 
 
 class WithdrawForm(FlaskForm):
-    reason = _reason(_l("Reason for withdrawal"), _l("A withdrawal needs a reason."))
+    reason = reason_field(_l("Reason for withdrawal"), _l("A withdrawal needs a reason."))

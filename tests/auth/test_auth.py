@@ -240,3 +240,28 @@ def test_an_unknown_or_inactive_user_costs_a_password_check_too(app, client, aut
         assert auth.login(username, "wrong-password-1").status_code == 401
         assert len(checked) == 1, username
         assert checked[0] == "scrypt", username  # the same method (and cost) as every real password
+
+
+def test_a_busy_session_still_ends_at_its_absolute_age(app, client, auth, clock):
+    """M #4: the idle limit alone let an active session live for ever; SESSION_MAX_AGE (12 h) ends it."""
+    f.user("tao")
+    db.session.commit()
+    auth.login("tao")
+    limit = app.config["SESSION_MAX_AGE"]
+    assert limit == timedelta(hours=12)
+    start = clock.now()
+    step = app.config["SESSION_IDLE_TIMEOUT"] - timedelta(minutes=5)
+    while clock.now() + step < start + limit:  # busy all day: never idle for long
+        clock.set(clock.now() + step)
+        assert client.get("/").status_code == 200
+    clock.set(start + limit + timedelta(minutes=1))
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert "您登录已超过 12 小时，会话已结束" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalars(select(UserSession)).one().ended_at is not None
+
+
+def test_session_max_age_is_a_setting():
+    from portal.core.config import from_environment
+
+    assert from_environment("/i", {"SESSION_MAX_HOURS": "8"})["SESSION_MAX_AGE"] == timedelta(hours=8)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.core.extensions import db
 from portal.models import AuditEntry, CardEvent, Evidence, Node
@@ -329,3 +329,15 @@ def test_board_queries_do_not_grow_with_the_nodes(client, auth, township_board, 
     db.session.commit()
     assert db.session.scalar(select(db.func.count(Node.id)).where(Node.unit_id == unit.id)) == 300
     assert board_queries() == thirty
+
+
+@pytest.mark.parametrize(("reason", "said"), [("<script>alert(1)</script>材料不全", "HTML"), ("长" * 1001, "1000")])
+def test_the_reason_for_sending_back_is_checked_like_every_other_text(client, auth, township_board, reason, said):
+    """M #4: the reject/reopen reason was the one text field without the markup and length checks."""
+    auth.login("sup")
+    node_id = township_board["nodes"]["review"]
+    before = db.session.scalar(select(func.count()).select_from(AuditEntry))
+    response = _move(auth, node_id, "doing", reason=reason)
+    assert response.status_code == 422 and said in response.get_data(as_text=True)
+    assert db.session.get(Node, node_id).status == "review"
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before

@@ -8,8 +8,8 @@ from portal.core.config import ConfigError, database_url, from_environment
 def test_secret_key_is_required_outside_development():
     with pytest.raises(ConfigError):
         from_environment("/tmp/x", {"JIEDIAN_ENV": "production"})
-    cfg = from_environment("/tmp/x", {"JIEDIAN_ENV": "production", "SECRET_KEY": "s3cret"})
-    assert cfg["SECRET_KEY"] == "s3cret"
+    key = "9f2c4e7a1b3d5f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e"
+    assert from_environment("/tmp/x", {"JIEDIAN_ENV": "production", "SECRET_KEY": key})["SECRET_KEY"] == key
 
 
 def test_defaults():
@@ -53,3 +53,20 @@ def test_postgres_urls_use_psycopg():
     assert database_url("postgres://u@h/db", "/i") == "postgresql+psycopg://u@h/db"
     assert database_url("postgresql://u@h/db", "/i") == "postgresql+psycopg://u@h/db"
     assert database_url("postgresql+psycopg://u@h/db", "/i") == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize("secret", ["change-me", "s3cret", "jiedian-development-only-secret", "x" * 40,
+                                    "change-me-change-me-change-me-change-me", "0123456789abcdef0123456789abcdef"[:31]])
+def test_placeholder_and_short_secret_keys_are_refused_in_production(secret):
+    """M #4: the shipped example's SECRET_KEY=change-me used to pass the production check."""
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        from_environment("/tmp/x", {"JIEDIAN_ENV": "production", "SECRET_KEY": secret})
+
+
+def test_a_random_secret_key_is_accepted_in_production():
+    import secrets
+
+    key = secrets.token_hex(32)
+    assert from_environment("/tmp/x", {"JIEDIAN_ENV": "production", "SECRET_KEY": key})["SECRET_KEY"] == key
+    # development and testing keep their own key when none is set
+    assert from_environment("/tmp/x", {})["SECRET_KEY"]

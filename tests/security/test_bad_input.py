@@ -432,8 +432,8 @@ CASES = [
     ("user", "username", "ADMIN", "已被占用"),
     ("user", "username", "张 三", "只能使用"),
     ("user", "display_name", SCRIPT, "HTML"),
-    ("user", "password", "", "至少 8 位"),
-    ("user", "password", "short", "8 到 200"),
+    ("user", "password", "", "至少 10 个字符"),
+    ("user", "password", "short", "10 到 200"),
     ("user", "roles", None, "至少选择一个角色"),  # nothing ticked: the browser sends nothing
     ("user", "roles", "god", "不是有效的选择"),
     ("user", "phone", "call me", "电话号码"),

@@ -217,3 +217,27 @@ def test_next_keeps_a_path_on_this_site():
 def test_favicon_ico_leads_to_the_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response.headers["Location"].endswith("/static/favicon.svg")
+
+
+# -- caching (M #4) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["supervisor", "unit_staff"])
+def test_nothing_but_static_files_may_be_kept_by_a_browser_or_proxy(app, client, auth, permission_objects, role):  # noqa: F811
+    """Evidence downloads said no-cache (a proxy may keep it); every answer outside /static/ is private, no-store."""
+    assert auth.login(role).status_code == 302
+    seen = 0
+    for rule in _get_rules(app):
+        response = client.get(_url(rule, permission_objects["args"]))
+        response.close()
+        if response.status_code == 200:
+            assert response.headers.get("Cache-Control") == "private, no-store", f"{rule.rule}: {response.headers.get('Cache-Control')}"
+            seen += 1
+    assert seen > 10
+    evidence = client.get(f"/evidence/{permission_objects['args']['evidence_id']}")
+    evidence.close()
+    if role == "supervisor":
+        assert evidence.status_code == 200 and evidence.headers["Cache-Control"] == "private, no-store"
+    static = client.get("/static/app.css")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
