@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from portal.core.config import from_environment
+import pytest
+
+from portal.core.config import ConfigError, from_environment
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 NGINX = (DEPLOY / "nginx" / "jiedian.conf").read_text()
@@ -80,7 +82,10 @@ def test_the_environment_example_names_only_settings_that_exist():
         for p in [DEPLOY.parent / "portal" / "core" / "config.py", DEPLOY / "gunicorn.conf.py", *DEPLOY.glob("systemd/*")]
     )
     assert names and [n for n in names if n not in readers] == []
-    cfg = from_environment("/i", {n: v for n, v in re.findall(r"^([A-Z_]+)=(.*)$", example, re.M)})
+    settings = {n: v for n, v in re.findall(r"^([A-Z_]+)=(.*)$", example, re.M)}
+    with pytest.raises(ConfigError, match="SECRET_KEY"):  # the example's placeholder key must be replaced
+        from_environment("/i", settings)
+    cfg = from_environment("/i", settings | {"SECRET_KEY": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"})
     assert cfg["PROXY_COUNT"] == 1 and cfg["SESSION_COOKIE_SECURE"] is True
 
 
@@ -101,6 +106,7 @@ def test_the_shipped_nginx_site_runs_in_a_real_nginx(tmp_path):
     """
     import shutil
     import subprocess
+    import tempfile
     import threading
     import time
     import urllib.error
@@ -129,10 +135,16 @@ def test_the_shipped_nginx_site_runs_in_a_real_nginx(tmp_path):
     app = ThreadingHTTPServer(("127.0.0.1", free_port()), Gunicorn)
     threading.Thread(target=app.serve_forever, daemon=True).start()
     port = free_port()
+    # The release as installed (/opt/jiedian/app, readable by nginx's worker user), not the
+    # checkout: a clone under a private (0700) home folder is unreadable to that user.
+    release = Path(tempfile.mkdtemp(prefix="jiedian-release-"))
+    shutil.copytree(DEPLOY.parent / "portal" / "static", release / "portal" / "static")
+    for path in (release, *release.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     site = re.sub(r"server \{\n    listen 80;.*?\n\}\n", "", NGINX, flags=re.S)  # the redirect to https
     site = (site.replace("listen 443 ssl;", f"listen 127.0.0.1:{port};").replace("listen [::]:443 ssl;", "")
             .replace("http2 on;", "").replace("127.0.0.1:8000", f"127.0.0.1:{app.server_port}")
-            .replace("/var/log/nginx/", f"{tmp_path}/").replace("/opt/jiedian/app/", f"{DEPLOY.parent}/"))
+            .replace("/var/log/nginx/", f"{tmp_path}/").replace("/opt/jiedian/app/", f"{release}/"))
     site = re.sub(r"\n\s*ssl_[^\n]*", "", site)
     (tmp_path / "nginx.conf").write_text(
         f"daemon off; worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
@@ -173,7 +185,15 @@ def test_the_shipped_nginx_site_runs_in_a_real_nginx(tmp_path):
         vendor = next((DEPLOY.parent / "portal" / "static" / "vendor").glob("htmx-*.js")).name
         status, headers, _ = fetch(f"/static/vendor/{vendor}")
         assert status == 200 and "immutable" in headers["Cache-Control"]
+
+        # HSTS on every answer: a location with add_header of its own drops the server's (M #4).
+        for path in ("/static/app.css", f"/static/vendor/{vendor}", "/nodes/1"):
+            status, headers, _ = fetch(path)
+            assert headers.get("Strict-Transport-Security") == "max-age=31536000", path
+        status, headers, _ = fetch("/nodes/1/submit", b"x" * (26 * 1024 * 1024))
+        assert status == 413 and headers.get("Strict-Transport-Security") == "max-age=31536000"
     finally:
+        shutil.rmtree(release, ignore_errors=True)
         server.terminate()
         server.wait(timeout=10)
         app.shutdown()
