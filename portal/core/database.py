@@ -33,6 +33,22 @@ def is_unique_violation(error: Exception) -> bool:
     return "unique" in text or "duplicate key" in text
 
 
+def lock_row(obj) -> None:
+    """Take the write lock on ``obj``'s row and reload it, on either database.
+
+    A no-op UPDATE: PostgreSQL locks the row until commit, SQLite takes its
+    one write lock (waiting for another writer first). Whatever is read of
+    ``obj`` afterwards is what the last writer committed, so check-then-write
+    code (issue a notice unless one is current) cannot run twice in parallel.
+    """
+    from sqlalchemy import inspect, update
+
+    mapper = inspect(obj).mapper
+    key = mapper.primary_key[0]
+    db.session.execute(update(mapper.class_).where(key == getattr(obj, key.key)).values({key.key: key}))
+    db.session.refresh(obj)
+
+
 def insert_ignoring_duplicates(model):
     """``INSERT … ON CONFLICT DO NOTHING`` for the session's database.
 

@@ -26,6 +26,7 @@ from jobs.queue import QueueUnavailable
 from portal import permissions
 from portal.audit import services as audit
 from portal.core.clock import Clock
+from portal.core.database import lock_row
 from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.periods import period_bounds, period_label
@@ -157,20 +158,51 @@ def _trigger_word(interview: Interview) -> str:
     return {"red": "红牌", "yellow_threshold": "黄牌"}.get(interview.trigger, "")
 
 
-def current_notice(actor: User, interview: Interview, *, clock: Clock) -> Document:
-    """The interview's notice as it stands: issued (numbered, archived) on first print, reissued if the arrangements changed.
+def issued_notice(interview: Interview) -> Document:
+    """The notice issued for the interview's arrangements as they stand, to print; never numbers anything.
 
-    Only supervisors issue; anyone else who may read the interview gets the
-    notice already issued. The caller commits.
+    404 while none has been issued, 409 when the time, place or interviewer
+    changed since (the supervisors' office reissues it with a POST: issue_notice).
     """
     if interview.state not in ("scheduled", "held", "closed"):
         raise Refused(409, _("The interview has no time and place yet, so its notice cannot be issued."))
     current = db.session.get(Document, interview.notice_document_id) if interview.notice_document_id else None
-    fingerprint = notice_fingerprint(interview)
-    if current is not None and current.params.get("fingerprint") == fingerprint:
-        return current
-    if not permissions.can_manage_cards(actor):
+    if current is None:
         raise Refused(404, _("The interview notice has not been issued yet."))
+    if current.params.get("fingerprint") != notice_fingerprint(interview):
+        raise Refused(409, _("The arrangements changed after the notice was issued; the supervisors' office must issue it again."))
+    return current
+
+
+def notice_state(interview: Interview) -> str:
+    """What the interview page offers: "none" (nothing to print before it is scheduled), "unissued",
+    "issued" (print it) or "stale" (the arrangements changed since: issue it again)."""
+    if interview.state not in ("scheduled", "held", "closed"):
+        return "none"
+    try:
+        issued_notice(interview)
+    except Refused as refusal:
+        return "unissued" if refusal.status == 404 else "stale"
+    return "issued"
+
+
+def issue_notice(actor: User, interview: Interview, *, clock: Clock) -> Document:
+    """签发: number, print and archive the notice for the arrangements as they stand (supervisors, by POST only).
+
+    The one way a notice gets a number. Issuing again while the arrangements
+    are unchanged returns the notice already issued (a second click or a
+    replayed form numbers nothing); after a change it issues a new one, and
+    the first stays archived. The caller commits.
+    """
+    if not permissions.can_manage_cards(actor):
+        raise Refused(403, _("Only the supervisors' office issues interview notices."))
+    lock_row(interview)  # a double click or two supervisors at once: the second sees the first's notice
+    try:
+        return issued_notice(interview)
+    except Refused as refusal:
+        if interview.state not in ("scheduled", "held", "closed"):
+            raise refusal
+    fingerprint = notice_fingerprint(interview)
     document = Document(kind="notice", title=f"关于对{interview.unit.name}进行{_trigger_word(interview)}约谈的通知",
                         year=clock.today().year, period="adhoc", params={"fingerprint": fingerprint, "interview_id": interview.id},
                         state="building", created_by_id=actor.id, created_at=clock.now())

@@ -45,15 +45,27 @@ def download(document_id: int):
 @bp.route("/interviews/<int:interview_id>/notice.pdf")
 @login_required
 def interview_notice(interview_id: int):
-    """The printable 约谈通知: issued (numbered, archived) on first print, reissued if the arrangements change."""
+    """The printable 约谈通知 as issued: reading it changes nothing (issuing is a POST)."""
     interview = load_or_403(Interview, interview_id, permissions.can_view_interview)
     try:
-        notice = services.current_notice(current_user, interview, clock=get_clock())
+        notice = services.issued_notice(interview)
+    except Refused as refusal:
+        return render_error(refusal.status, refusal.message)
+    return _pdf_response(services.archived_bytes(notice), f"notice-{interview.id}.pdf")
+
+
+@bp.route("/interviews/<int:interview_id>/notice", methods=["POST"])
+@login_required
+def issue_notice(interview_id: int):
+    """签发约谈通知: numbered and archived here, then shown (POST → redirect → GET)."""
+    interview = load_or_403(Interview, interview_id, permissions.can_view_interview)
+    try:
+        services.issue_notice(current_user, interview, clock=get_clock())
         db.session.commit()
     except Refused as refusal:
         db.session.rollback()
         return render_error(refusal.status, refusal.message)
-    return _pdf_response(services.archived_bytes(notice), f"notice-{interview.id}.pdf")
+    return redirect(url_for("documents.interview_notice", interview_id=interview.id), 303)
 
 
 @bp.route("/units/<int:unit_id>/ledger.pdf")

@@ -28,6 +28,7 @@ from portal.audit import services as audit
 from portal.core.clock import Clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
+from portal.documents.services import notice_state as notice_state
 from portal.models import CardEvent, Interview, Unit, User, UserRole
 from portal.notifications import services as notify
 

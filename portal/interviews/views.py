@@ -192,7 +192,7 @@ def render_detail(interview_id: int, *, forms: dict | None = None, status: int =
         minutes_form=forms.get("hold") or MinutesForm(formdata=None),
         cancel_form=forms.get("cancel") or CancelForm(formdata=None),
         refused_forms=[f for f in forms.values() if f is not None and f.errors],
-        has_notice=interview.state in ("scheduled", "held", "closed"),
+        notice=services.notice_state(interview),
         clock=get_clock(),
     )
     return page, status

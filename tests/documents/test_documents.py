@@ -77,16 +77,22 @@ def test_interview_notice_is_numbered_archived_and_escapes_titles(login_as, app,
     interview.bring = "超期情况说明、整改方案"
     db.session.commit()
     sup = login_as("sup")
-    first = sup.client.get(f"/interviews/{interview.id}/notice.pdf")
+    # Reading before issuing numbers nothing (M #5): the notice is issued by a POST only.
+    assert sup.client.get(f"/interviews/{interview.id}/notice.pdf").status_code == 404
+    assert db.session.scalars(select(Document).where(Document.kind == "notice")).all() == []
+    issued = sup.post(f"/interviews/{interview.id}/notice", page=f"/interviews/{interview.id}")
+    assert issued.status_code == 303 and issued.headers["Location"] == f"/interviews/{interview.id}/notice.pdf"
+    first = sup.client.get(issued.headers["Location"])
     assert first.status_code == 200
     text = pdftotext(first.data)
     assert "清督约〔2026〕1号" in text and "上派镇" in text and "王建国" in text
     assert "2026年6月18日15:00" in text and "周建华副县长" in text
     assert 'src="file:///etc/passwd"' in text.replace("\n", "")  # the evil title is printed as text (wrapped in its cell) …
     assert b"root:x:0:0" not in first.data and b"EmbeddedFile" not in first.data  # … and nothing was fetched
-    # Printing again returns the very same archived bytes.
+    # Printing again returns the very same archived bytes; issuing again (a double click) numbers nothing.
     again = sup.client.get(f"/interviews/{interview.id}/notice.pdf")
     assert again.data == first.data
+    assert sup.post(f"/interviews/{interview.id}/notice", page=f"/interviews/{interview.id}").status_code == 303
     document = db.session.scalars(select(Document).where(Document.kind == "notice")).one()
     assert document.sha256 == hashlib.sha256(first.data).hexdigest() and document.state == "published"
     # Other units' staff may not read it.
@@ -95,6 +101,69 @@ def test_interview_notice_is_numbered_archived_and_escapes_titles(login_as, app,
     db.session.commit()
     assert login_as("outsider").client.get(f"/interviews/{interview.id}/notice.pdf").status_code == 403
     assert login_as("staff").client.get(f"/interviews/{interview.id}/notice.pdf").data == first.data
+    assert login_as("staff").post(f"/interviews/{interview.id}/notice", page="/").status_code == 403
+
+
+def test_changed_arrangements_need_a_new_notice_issued_by_post(login_as, app, township):
+    """M #5: opening the PDF after the arrangements changed used to number and archive a new notice."""
+    interview = db.session.scalars(select(Interview).where(Interview.trigger == "red")).first()
+    interview.state = "scheduled"
+    interview.scheduled_for = datetime(2026, 6, 18, 7, 0, tzinfo=UTC)
+    interview.place = "县委县政府督查室会议室"
+    db.session.commit()
+    sup = login_as("sup")
+    page = f"/interviews/{interview.id}"
+    assert "签发约谈通知" in sup.client.get(page).get_data(as_text=True)
+    sup.post(f"/interviews/{interview.id}/notice", page=page)
+    assert "打印约谈通知" in sup.client.get(page).get_data(as_text=True)
+    interview = db.session.get(Interview, interview.id)
+    interview.place = "县政府二楼会议室"
+    db.session.commit()
+    for _ in range(3):  # refreshing the PDF changes nothing
+        response = sup.client.get(f"/interviews/{interview.id}/notice.pdf")
+        assert response.status_code == 409 and "重新签发" in response.get_data(as_text=True)
+    assert len(db.session.scalars(select(Document).where(Document.kind == "notice")).all()) == 1
+    assert "重新签发约谈通知" in sup.client.get(page).get_data(as_text=True)
+    assert sup.post(f"/interviews/{interview.id}/notice", page=page).status_code == 303
+    notices = db.session.scalars(select(Document).where(Document.kind == "notice").order_by(Document.id)).all()
+    assert [n.doc_number for n in notices] == ["清督约〔2026〕1号", "清督约〔2026〕2号"]
+    assert "县政府二楼会议室" in pdftotext(sup.client.get(f"/interviews/{interview.id}/notice.pdf").data)
+
+
+def test_a_double_click_on_issue_numbers_one_notice(login_as, app, township):
+    """Two POSTs at the same moment (a double click, two supervisors): one number, both land on it."""
+    import threading
+
+    interview = db.session.scalars(select(Interview).where(Interview.trigger == "red")).first()
+    interview.state = "scheduled"
+    interview.scheduled_for = datetime(2026, 6, 18, 7, 0, tzinfo=UTC)
+    interview.place = "县委县政府督查室会议室"
+    db.session.commit()
+    url = f"/interviews/{interview.id}/notice"
+    clicks = []
+    for _ in range(3):
+        sup = login_as("sup")  # each its own browser and session
+        clicks.append((sup.client, sup.csrf(f"/interviews/{interview.id}")))
+    start = threading.Barrier(len(clicks))
+    statuses = [None] * len(clicks)
+
+    def click(i, browser, token):
+        start.wait()
+        try:
+            with app.app_context():
+                statuses[i] = browser.post(url, data={"csrf_token": token}).status_code
+        except Exception as error:  # noqa: BLE001 - shown in the assertion
+            statuses[i] = repr(error)
+
+    threads = [threading.Thread(target=click, args=(i, *c)) for i, c in enumerate(clicks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [303] * len(clicks), statuses
+    db.session.expire_all()
+    notices = db.session.scalars(select(Document).where(Document.kind == "notice")).all()
+    assert [n.doc_number for n in notices] == ["清督约〔2026〕1号"]
 
 
 def test_the_fetcher_refuses_files_and_the_network(app):
@@ -182,7 +251,9 @@ def _scheduled_notice(login_as, township, head_name=None):
     interview.scheduled_for = datetime(2026, 6, 18, 7, 0, tzinfo=UTC)
     interview.place = "县委县政府督查室会议室"
     db.session.commit()
-    response = login_as("sup").client.get(f"/interviews/{interview.id}/notice.pdf")
+    sup = login_as("sup")
+    assert sup.post(f"/interviews/{interview.id}/notice", page=f"/interviews/{interview.id}").status_code == 303
+    response = sup.client.get(f"/interviews/{interview.id}/notice.pdf")
     assert response.status_code == 200
     return response.data
 

@@ -98,7 +98,10 @@ def test_the_full_path_over_http(login_as, app, unit_with_interview, clock):
     assert {n.user_id for n in told} == {staff_id, unit_with_interview["leader"].id}
     assert all(n.link == detail and "2026-06-18 15:00" in n.title for n in told)
     page = sup.client.get(detail).get_data(as_text=True)
-    assert f'href="/interviews/{iid}/notice.pdf"' in page and "2026-06-18 15:00" in page
+    assert f'action="/interviews/{iid}/notice"' in page and "2026-06-18 15:00" in page  # issued by its button
+    assert sup.post(f"/interviews/{iid}/notice", page=detail).status_code == 303
+    page = sup.client.get(detail).get_data(as_text=True)
+    assert f'href="/interviews/{iid}/notice.pdf"' in page
 
     clock.set(datetime(2026, 6, 18, 16, 30, tzinfo=SHANGHAI))
     leader = login_as("leader")  # the interviewer records the minutes
@@ -114,10 +117,12 @@ def test_the_full_path_over_http(login_as, app, unit_with_interview, clock):
     assert interview.state == "closed" and interview.closed_at == clock.now()
 
     entries = _audit(iid)
-    assert [e.action for e in entries] == ["interview.propose", "interview.schedule", "interview.hold", "interview.close"]
-    assert [(e.before or {}).get("state") for e in entries[1:]] == ["proposed", "scheduled", "held"]
-    assert [e.after["state"] for e in entries[1:]] == ["scheduled", "held", "closed"]
-    assert entries[2].actor_name == "李强" and entries[3].actor_id == unit_with_interview["sup"].id
+    assert [e.action for e in entries] == ["interview.propose", "interview.schedule", "interview.notice", "interview.hold", "interview.close"]
+    steps = [e for e in entries if e.action != "interview.notice"]
+    assert [(e.before or {}).get("state") for e in steps[1:]] == ["proposed", "scheduled", "held"]
+    assert [e.after["state"] for e in steps[1:]] == ["scheduled", "held", "closed"]
+    assert entries[2].actor_id == unit_with_interview["sup"].id  # the notice: issued by the supervisor
+    assert entries[3].actor_name == "李强" and entries[4].actor_id == unit_with_interview["sup"].id
     page = sup.client.get(detail).get_data(as_text=True)
     assert "已办结" in page and "记录约谈纪要" in page and "承诺7月10日前完成交地" in page
 

@@ -342,11 +342,15 @@ def test_supervisor_sets_up_verifies_schedules_prints_and_publishes(app, journey
         page.wait_for_load_state()
         assert page.locator(".page-head [data-state]").get_attribute("data-state") == "scheduled"
         j.shot("interview")
-        notice_link = page.locator("a:has-text('打印约谈通知')")
-        href = notice_link.get_attribute("href")
+        # The notice is issued (numbered, archived) by its button, a POST, and shown after the redirect.
         with page.expect_response(lambda r: r.url.endswith("/notice.pdf")) as shown:
-            notice_link.click()
+            page.click("button:has-text('签发约谈通知')")
         assert shown.value.status == 200 and page.url.endswith("/notice.pdf")  # Chromium's PDF viewer shows it
+        href = page.url
+        page.go_back()
+        page.wait_for_load_state()
+        page.reload()
+        assert page.locator("a:has-text('打印约谈通知')").get_attribute("href").endswith("/notice.pdf")
         notice = pdftotext(j.fetch_pdf(href))
         assert "督约〔2026〕1号" in notice and "上派镇" in notice and "王建国" in notice
         assert "2026年6月18日15:00" in notice and "县委县政府督查室会议室" in notice

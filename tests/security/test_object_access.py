@@ -137,6 +137,7 @@ OBJECT_RULES: dict[str, Rule] = {
     # interviews and the notices addressed to a unit
     "interviews.detail": Rule(INTERVIEW_READERS, READ_ALL),
     "documents.interview_notice": Rule(INTERVIEW_READERS, READ_ALL),
+    "documents.issue_notice": same(SUPERVISOR),
     "documents.download": Rule(INTERVIEW_READERS, READ_ALL),  # the notice's archived PDF
     "interviews.hold": Rule(SUPERVISOR | {"leader"}, SUPERVISOR),  # the leader interviews the own unit only
     "interviews.schedule": same(SUPERVISOR),
@@ -574,8 +575,9 @@ def test_a_superseded_notice_stays_readable_by_those_who_read_its_interview(clie
     interview.place = "县政府二楼会议室"
     db.session.commit()
     auth.login("supervisor")
-    reissued = client.get(f"/interviews/{own['interview_id']}/notice.pdf")
-    assert reissued.status_code == 200
+    assert client.get(f"/interviews/{own['interview_id']}/notice.pdf").status_code == 409  # reading numbers nothing
+    reissued = auth.post(f"/interviews/{own['interview_id']}/notice", page=f"/interviews/{own['interview_id']}")
+    assert reissued.status_code == 303 and reissued.headers["Location"].endswith("/notice.pdf")
     assert db.session.get(Interview, own["interview_id"]).notice_document_id != own["document_id"]
     first = f"/documents/{own['document_id']}/download"
     for role, status in (("supervisor", 200), ("leader", 200), ("unit_staff", 200), ("contact", 403), ("other_staff", 403)):

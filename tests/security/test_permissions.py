@@ -87,6 +87,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "documents.index": ALL,
     "documents.download": ALL,
     "documents.interview_notice": READ_ALL,  # and the staff of the interviewed unit
+    "documents.issue_notice": {"supervisor"},  # the notice is current: issuing again returns it
     "documents.unit_ledger": ALL,  # the users' own unit
     "documents.project_ledger": READ_ALL,  # another unit's project
     "documents.bulletins": {"GET": ALL, "POST": {"supervisor"}},
