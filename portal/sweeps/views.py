@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.core.clock import get_clock
 from portal.core.extensions import db
+from portal.core.web import flash_redirect
 from portal.models import JobRun
 from portal.permissions import can_manage_cards, requires
 from portal.sweeps.services import QueueUnavailable, queue_available, start_sweep
@@ -41,7 +42,9 @@ def start():
               " the daily scheduled check will issue any missed cards."),
             "error", 503,
         )
-    return _page(_("The check has started; its result will show below when it is done."), "success")
+    # POST → redirect → GET: refreshing the page shows the run, it does not start another.
+    return flash_redirect(_("The check has started; its result will show below when it is done."), "success",
+                          url_for("sweeps.index"))
 
 
 @bp.route("/sweeps/<int:run_id>")

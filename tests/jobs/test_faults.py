@@ -131,7 +131,7 @@ def test_redis_stopped_the_portal_serves_and_queued_work_resumes_when_it_returns
     sup = login_as("sup")
     board = f"/units/{township.id}/board"
     # Work queued while no worker runs (a deploy, a restart): a sweep.
-    response = sup.post("/sweeps", page="/sweeps")
+    response = sup.post("/sweeps", page="/sweeps", follow_redirects=True)
     assert response.status_code == 200 and "已开始检查" in response.get_data(as_text=True)
     queued = db.session.scalars(select(JobRun)).one()
     assert queued.state == "queued"
@@ -178,7 +178,7 @@ def test_redis_stopped_the_portal_serves_and_queued_work_resumes_when_it_returns
         run_scheduler(app, ticks=1)  # the scheduler's tick meets the outage too, and carries on
         private_redis.start()
         response = sup.post("/sweeps", page="/sweeps")
-        assert response.status_code == 200
+        assert response.status_code == 303
         later = db.session.scalars(select(JobRun).order_by(JobRun.id.desc())).first()
         assert wait_until(lambda: db.session.get(JobRun, later.id).state == "finished", timeout=90), \
             (tmp_path / "worker.log").read_text()[-3000:]
@@ -205,7 +205,7 @@ def test_a_worker_busy_when_redis_stops_starts_again_when_it_returns(login_as, a
     worker = start_worker(app, clock, log=log, REDIS_URL=private_redis.url, JIEDIAN_SWEEP_PAUSE_FLAG=str(flag),
                           JIEDIAN_SWEEP_PAUSE="3")
     try:
-        assert sup.post("/sweeps", page="/sweeps").status_code == 200
+        assert sup.post("/sweeps", page="/sweeps").status_code == 303
         paused_horse(flag, worker)
         private_redis.shutdown()  # while the work horse is in the middle of the sweep
         assert wait_until(lambda: "the worker starts again when it answers" in log.read_text(), timeout=60), \
@@ -213,7 +213,7 @@ def test_a_worker_busy_when_redis_stops_starts_again_when_it_returns(login_as, a
         assert worker.poll() is None
         assert _cards() == 17  # the sweep itself committed; only RQ's bookkeeping met the outage
         private_redis.start()
-        assert sup.post("/sweeps", page="/sweeps").status_code == 200
+        assert sup.post("/sweeps", page="/sweeps").status_code == 303
         later = db.session.scalars(select(JobRun).order_by(JobRun.id.desc())).first()
         assert wait_until(lambda: db.session.get(JobRun, later.id).state == "finished", timeout=90), log.read_text()[-3000:]
         assert worker.poll() is None and _cards() == 17  # a fresh worker took it, and no card came twice

@@ -86,7 +86,11 @@ def test_sweep_page_starts_a_sweep_and_shows_its_status(app, clock, redis, late_
     page = sup.client.get("/sweeps").get_data(as_text=True)
     assert "立即检查" in page
     response = sup.post("/sweeps", page="/sweeps")
-    assert response.status_code == 200 and "已开始检查" in response.get_data(as_text=True)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/sweeps")  # M #5: PRG
+    shown = sup.client.get("/sweeps").get_data(as_text=True)
+    assert "已开始检查" in shown
+    for _ in range(2):  # refreshing the page it landed on starts nothing
+        assert sup.client.get("/sweeps").status_code == 200
     run = db.session.scalars(select(JobRun)).one()
     assert run.state == "queued"
     fragment = sup.client.get(f"/sweeps/{run.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
