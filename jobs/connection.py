@@ -20,6 +20,21 @@ def get_redis() -> Redis:
     return client
 
 
+def redis_prefix() -> str:
+    """This portal's name on Redis: every queue, job id, lock and marker starts with it.
+
+    Two portals on one Redis (a second county, a staging copy, a test run)
+    each see only their own: REDIS_PREFIX, or one derived from the database
+    (portal.core.config.redis_prefix), so a portal and its workers agree by themselves.
+    """
+    return current_app.config["REDIS_PREFIX"]
+
+
+def redis_key(*parts: str) -> str:
+    """A key of this portal's own: ``redis_key("scheduler", "lock")`` → ``jiedian-…:scheduler:lock``."""
+    return ":".join((redis_prefix(), *parts))
+
+
 def redis_available() -> bool:
     try:
         return bool(get_redis().ping())

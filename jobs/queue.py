@@ -10,7 +10,7 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from jobs.connection import get_redis
+from jobs.connection import get_redis, redis_prefix
 
 QUEUES = ("default", "reports")
 # A job still waiting or running under the same id is not enqueued again.
@@ -22,7 +22,18 @@ class QueueUnavailable(RuntimeError):
 
 
 def get_queue(name: str = "default") -> Queue:
-    return Queue(name, connection=get_redis())
+    """One of this portal's queues (RQ names it ``<prefix>-default``; another portal's is not seen)."""
+    return Queue(f"{redis_prefix()}-{name}", connection=get_redis())
+
+
+def rq_job_id(job_id: str) -> str:
+    """The id RQ keeps a job under: the portal's own id (stored in JobRun, used in schedules) with the prefix."""
+    return f"{redis_prefix()}-{job_id}"
+
+
+def fetch_job(job_id: str) -> Job:
+    """The RQ job enqueued under the portal's ``job_id`` (raises NoSuchJobError when Redis has none)."""
+    return Job.fetch(rq_job_id(job_id), connection=get_redis())
 
 
 def enqueue(
@@ -45,7 +56,7 @@ def enqueue(
         q = get_queue(queue)
         if job_id:
             try:
-                existing = Job.fetch(job_id, connection=q.connection)
+                existing = Job.fetch(rq_job_id(job_id), connection=q.connection)
                 if existing.get_status(refresh=True) in _LIVE:
                     return existing
             except NoSuchJobError:
@@ -53,7 +64,7 @@ def enqueue(
         return q.enqueue(
             func,
             *args,
-            job_id=job_id,
+            job_id=rq_job_id(job_id) if job_id else None,
             job_timeout=timeout,
             result_ttl=7 * 24 * 3600,
             failure_ttl=30 * 24 * 3600,

@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo
 
 from redis.exceptions import RedisError
 
-from jobs.connection import get_redis
+from jobs.connection import get_redis, redis_key
 from jobs.queue import QueueUnavailable, enqueue
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = "jiedian:scheduler:lock"
 LOCK_SECONDS = 90
 TICK_SECONDS = 20
 
@@ -80,7 +79,7 @@ def tick(now: datetime, tz: ZoneInfo, schedule: tuple[Entry, ...] = SCHEDULE) ->
     started = []
     for entry in schedule:
         slot = last_slot(entry, now, tz)
-        key = f"jiedian:schedule:{entry.name}:last"
+        key = redis_key("schedule", entry.name, "last")
         stamp = slot.isoformat()
         if (redis.get(key) or b"").decode() >= stamp:
             continue
@@ -92,11 +91,11 @@ def tick(now: datetime, tz: ZoneInfo, schedule: tuple[Entry, ...] = SCHEDULE) ->
 
 
 def _hold_lock(token: str) -> bool:
-    redis = get_redis()
-    if redis.set(LOCK_KEY, token, nx=True, ex=LOCK_SECONDS):
+    redis, lock = get_redis(), redis_key("scheduler", "lock")
+    if redis.set(lock, token, nx=True, ex=LOCK_SECONDS):
         return True
-    if (redis.get(LOCK_KEY) or b"").decode() == token:
-        redis.expire(LOCK_KEY, LOCK_SECONDS)
+    if (redis.get(lock) or b"").decode() == token:
+        redis.expire(lock, LOCK_SECONDS)
         return True
     return False
 

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from rq import Worker
 
 from jobs.connection import get_redis
-from jobs.queue import QUEUES
+from jobs.queue import QUEUES, get_queue
 from portal.core.extensions import db
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def run_worker(app, burst: bool = False, queues: tuple[str, ...] = QUEUES) -> bo
         while True:
             # with_scheduler: retries wait in RQ's scheduled registry, and a
             # worker-run scheduler (one at a time, by lock) puts them back.
-            worker = PortalWorker(list(queues), connection=get_redis())
+            worker = PortalWorker([get_queue(name) for name in queues], connection=get_redis())
             try:
                 worked = worker.work(burst=burst, with_scheduler=True)
             except (RedisError, OSError) as error:

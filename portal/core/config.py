@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,6 +34,32 @@ def engine_options(url: str) -> dict:
         # the CLI: wait for a lock instead of failing at once.
         return {"connect_args": {"timeout": 30}}
     return {"pool_pre_ping": True}
+
+
+_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def redis_prefix(url: str) -> str:
+    """The default REDIS_PREFIX: ``jiedian-`` and a digest of the database the portal uses.
+
+    The web process, its workers and its scheduler read the same DATABASE_URL,
+    so they agree without a setting; another county (another database) on the
+    same Redis gets another prefix. The password is left out (changing it keeps
+    the queues), and a SQLite path counts as the absolute file.
+    """
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and parsed.database and parsed.database != ":memory:":
+        parsed = parsed.set(database=os.path.abspath(parsed.database))
+    digest = hashlib.sha256(parsed.render_as_string(hide_password=True).encode()).hexdigest()[:12]
+    return f"jiedian-{digest}"
+
+
+def checked_redis_prefix(value: str) -> str:
+    if not _PREFIX.fullmatch(value):
+        raise ConfigError("REDIS_PREFIX must be 1 to 40 letters, digits, '-' or '_' (it starts Redis keys and RQ job ids)")
+    return value
 
 
 # Values people leave in place from an example file or a tutorial.
@@ -68,6 +96,9 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": url,
         "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # Every queue, job, lock and schedule marker of this portal on Redis starts
+        # with it; unset, create_app derives it from the database (redis_prefix).
+        "REDIS_PREFIX": checked_redis_prefix(env["REDIS_PREFIX"]) if env.get("REDIS_PREFIX") else None,
         "JIEDIAN_TZ": env.get("JIEDIAN_TZ", "Asia/Shanghai"),
         # Fixes "today" for a demonstration or a training county; unset in production.
         "JIEDIAN_TODAY": env.get("JIEDIAN_TODAY") or None,

@@ -15,14 +15,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from jobs import runs
-from jobs.connection import get_redis
 from jobs.faults import pause_point
-from jobs.queue import QueueUnavailable
+from jobs.queue import QueueUnavailable, fetch_job
 from portal import permissions
 from portal.audit import services as audit
 from portal.core.clock import Clock
@@ -326,7 +325,7 @@ def build_lost(document: Document, run: JobRun | None) -> bool:
     if run is None or not run.job_id:
         return True
     try:
-        job = Job.fetch(run.job_id, connection=get_redis())
+        job = fetch_job(run.job_id)
         return job.get_status() in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
     except NoSuchJobError:
         return True

@@ -488,10 +488,10 @@ def start_sweep(actor: User | None, day: date) -> tuple[JobRun, Job]:
         .order_by(JobRun.id.desc())
     ).first()
     if live is not None and live.params.get("as_of") == day.isoformat() and live.job_id:
-        from jobs.connection import get_redis
+        from jobs.queue import fetch_job
 
         try:
-            return live, Job.fetch(live.job_id, connection=get_redis())
+            return live, fetch_job(live.job_id)
         except NoSuchJobError:  # the job expired or Redis was flushed: start afresh
             live.state = "failed"
         except (RedisError, OSError) as error:

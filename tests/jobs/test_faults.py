@@ -121,9 +121,8 @@ def _healthz(client) -> tuple[int, dict, float]:
 
 @pytest.mark.slow
 def test_redis_stopped_the_portal_serves_and_queued_work_resumes_when_it_returns(login_as, app, clock, township, private_redis, tmp_path):
-    from rq.job import Job
-
     from jobs.connection import get_redis
+    from jobs.queue import fetch_job
     from jobs.scheduler import SCHEDULE, job_id, last_slot, run_scheduler
 
     app.config["REDIS_URL"] = private_redis.url
@@ -163,7 +162,7 @@ def test_redis_stopped_the_portal_serves_and_queued_work_resumes_when_it_returns
     assert status == 200 and body["redis"] == "ok"
     with app.app_context():
         assert get_redis() is client_before  # the same client, reconnected: no restart
-    assert Job.fetch(queued.job_id, connection=get_redis()).get_status() == "queued"
+    assert fetch_job(queued.job_id).get_status() == "queued"
     worker = start_worker(app, clock, log=tmp_path / "worker.log", REDIS_URL=private_redis.url)
     try:
         assert wait_until(lambda: db.session.get(JobRun, queued.id).state == "finished", timeout=90), \
@@ -186,7 +185,7 @@ def test_redis_stopped_the_portal_serves_and_queued_work_resumes_when_it_returns
         # Its next tick enqueues the slot it missed; the daily sweep runs and has nothing left to catch up.
         run_scheduler(app, ticks=1)
         entry = next(e for e in SCHEDULE if e.name == "daily-sweep")
-        daily = Job.fetch(job_id(entry, last_slot(entry, clock.now(), clock.tz)), connection=get_redis())
+        daily = fetch_job(job_id(entry, last_slot(entry, clock.now(), clock.tz)))
         assert wait_until(lambda: daily.get_status(refresh=True) == "finished", timeout=90), log.read_text()[-3000:]
         assert daily.return_value()["yellow"] == 0 and _cards() == 17
     finally:

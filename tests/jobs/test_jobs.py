@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from rq.job import Job
 
 from jobs import scheduler
-from jobs.queue import QueueUnavailable, enqueue
+from jobs.queue import QueueUnavailable, enqueue, fetch_job, get_queue
 from portal.core.extensions import db
 from portal.models import UserSession
 from tests import factories as f
@@ -47,7 +47,7 @@ def test_enqueue_with_the_same_id_is_a_no_op_while_live(app, redis):
     first = enqueue("jobs.maintenance.purge_expired", job_id="same")
     second = enqueue("jobs.maintenance.purge_expired", job_id="same")
     assert first.id == second.id
-    assert len(redis.lrange("rq:queue:default", 0, -1)) == 1
+    assert len(get_queue("default")) == 1
 
 
 def test_enqueue_says_when_redis_is_down(app):
@@ -66,7 +66,7 @@ def test_a_real_worker_runs_a_job(app, redis, clock):
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
                             cwd=ROOT, env=job_env(app, clock), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    job = Job.fetch("purge-now", connection=redis)
+    job = fetch_job("purge-now")
     assert job.get_status() == "finished", result.stderr
     assert job.return_value() == {"sessions": 1, "login_attempts": 0, "orphan_files": {"evidence": 0, "documents": 0}}
     assert db.session.scalars(db.select(UserSession)).all() == []
@@ -96,3 +96,58 @@ def test_boards_are_served_while_redis_is_unreachable(app, client, redis):
     response = client.get(f"/units/{unit.id}/board")
     assert response.status_code == 200 and "完成土地摘牌" in response.get_data(as_text=True)
     assert client.get("/healthz").status_code == 200
+
+
+# -- M #9: two portals on one Redis ----------------------------------------------------
+
+
+def test_the_redis_prefix_comes_from_the_database_unless_set():
+    from portal.core.config import ConfigError, from_environment, redis_prefix
+
+    a = redis_prefix("postgresql+psycopg://jiedian:one@db.example/county_a")
+    assert a.startswith("jiedian-") and a == redis_prefix("postgresql+psycopg://jiedian:rotated@db.example/county_a")
+    assert a != redis_prefix("postgresql+psycopg://jiedian:one@db.example/county_b")
+    assert redis_prefix("sqlite:///instance/jiedian.db") == redis_prefix(f"sqlite:///{os.path.abspath('instance/jiedian.db')}")
+    env = {"JIEDIAN_ENV": "testing"}
+    assert from_environment("/srv/x", {**env, "REDIS_PREFIX": "county-b"})["REDIS_PREFIX"] == "county-b"
+    with pytest.raises(ConfigError, match="REDIS_PREFIX"):
+        from_environment("/srv/x", {**env, "REDIS_PREFIX": "county b:*"})
+
+
+def test_two_portals_on_one_redis_keep_their_own_queues_locks_and_markers(app, redis, clock, tmp_path):
+    """A second county (or a staging copy) on the same Redis takes none of the first's jobs and skips none of its slots."""
+    from portal import create_app
+
+    other_url = f"sqlite:///{tmp_path / 'other-county.db'}"
+    other = create_app({"SQLALCHEMY_DATABASE_URI": other_url, "REDIS_URL": app.config["REDIS_URL"], "TESTING": True})
+    assert other.config["REDIS_PREFIX"] != app.config["REDIS_PREFIX"]
+
+    mine = enqueue("jobs.maintenance.purge_expired", job_id="purge-now")
+    with other.app_context():
+        theirs = enqueue("os.getpid", job_id="purge-now")  # the same portal-level id, another portal
+        assert theirs.id != mine.id and len(get_queue("default")) == 1
+    assert len(get_queue("default")) == 1
+
+    # The other portal's worker empties its own queue and leaves this one's job waiting.
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+                            cwd=ROOT, env=job_env(app, clock, DATABASE_URL=other_url), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    with other.app_context():
+        assert fetch_job("purge-now").get_status() == "finished"
+    assert fetch_job("purge-now").get_status() == "queued"
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+                            cwd=ROOT, env=job_env(app, clock), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert fetch_job("purge-now").get_status() == "finished"
+
+    # Each runs its own scheduler: both hold their lock, both enqueue the same slot for themselves.
+    entry = scheduler.Entry("purge", "os.getpid", time(3, 30))
+    now = datetime(2026, 6, 15, 3, 31, tzinfo=SHANGHAI)
+    assert scheduler._hold_lock("here:1") and scheduler.tick(now, SHANGHAI, (entry,)) == ["schedule-purge-20260615-0330"]
+    with other.app_context():
+        assert scheduler._hold_lock("there:2")
+        assert scheduler.tick(now, SHANGHAI, (entry,)) == ["schedule-purge-20260615-0330"]
+        assert not scheduler._hold_lock("here:1")  # within one portal the lock still keeps one scheduler
+    assert sorted(key.decode().split(":")[0] for key in redis.keys("*:scheduler:lock")) == sorted(
+        [app.config["REDIS_PREFIX"], other.config["REDIS_PREFIX"]])
