@@ -29,7 +29,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
-	scripts/services.sh fonts || echo "CJK fonts missing: PDFs will lack Chinese glyphs"
+	scripts/services.sh fonts
 	scripts/services.sh redis || echo "Redis unavailable: starting without background jobs"
 	scripts/run.sh
 

@@ -1,7 +1,69 @@
 #!/usr/bin/env bash
 # Make sure the system parts the portal and its tests need are present and
-# running; install a missing one with apt-get. Usage: services.sh redis postgresql fonts chromium nginx
+# running; install a missing one with apt-get (waiting for another install's
+# package lock first). Usage: services.sh redis postgresql fonts chromium nginx [package-lock]
 set -euo pipefail
+
+# Another apt-get or dpkg (unattended-upgrades, an admin's install) may hold
+# the package lock: wait for it, up to APT_LOCK_WAIT seconds, then say so.
+APT_LOCK_WAIT=${APT_LOCK_WAIT:-900}
+APT_LOCKS=${APT_LOCKS:-/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock}
+
+lock_holder() {
+  # "pid (command)" of a process holding one of the package locks (POSIX
+  # record locks, as apt and dpkg take them), or nothing when all are free.
+  # shellcheck disable=SC2086 # the lock list is split on purpose
+  python3 - $APT_LOCKS <<'PY'
+import fcntl, os, struct, sys
+for path in sys.argv[1:]:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        continue
+    try:
+        probe = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        kind, _, _, _, pid = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, probe))
+    finally:
+        os.close(fd)
+    if kind != fcntl.F_UNLCK:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = " ".join(f.read().replace(b"\0", b" ").decode(errors="replace").split())
+        except OSError:
+            command = "?"
+        print(f"pid {pid} ({command[:80]}) on {path}")
+        break
+PY
+}
+
+wait_for_package_lock() {  # until the locks are free or the deadline (in $SECONDS) passes
+  local deadline=$1 holder said=0
+  while holder=$(lock_holder) && [ -n "$holder" ]; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "services: another package install still holds the package lock after ${APT_LOCK_WAIT} s: $holder." >&2
+      echo "services: let it finish (or stop it), then run this again." >&2
+      return 1
+    fi
+    if [ "$said" = 0 ]; then
+      echo "services: waiting for another package install to finish: $holder (up to ${APT_LOCK_WAIT} s)" >&2
+      said=1
+    fi
+    sleep 2
+  done
+  [ "$said" = 0 ] || echo "services: the package lock is free" >&2
+}
+
+apt_get() {
+  # apt-get "$@" once the package lock is free; if another install took it in
+  # between (apt-get then fails), wait again, within the same time limit.
+  local deadline=$((SECONDS + APT_LOCK_WAIT)) rc
+  while :; do
+    wait_for_package_lock "$deadline" || return 1
+    if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=10 "$@"; then return 0; else rc=$?; fi
+    if [ -n "$(lock_holder)" ] && [ "$SECONDS" -lt "$deadline" ]; then continue; fi
+    return "$rc"
+  done
+}
 
 updated=0
 apt_install() {
@@ -10,11 +72,12 @@ apt_install() {
     return 1
   fi
   if [ "$updated" = 0 ]; then
-    apt-get update -qq >/dev/null
+    apt_get update -qq >/dev/null || { echo "services: apt-get update failed" >&2; return 1; }
     updated=1
   fi
   echo "services: installing $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  apt_get install -y -qq --no-install-recommends "$@" >/dev/null || {
+    echo "services: could not install $*" >&2; return 1; }
 }
 
 have_pkg() { dpkg -s "$1" >/dev/null 2>&1; }
@@ -50,8 +113,20 @@ ensure_postgresql() {
   fi
 }
 
+has_cjk_fonts() {
+  # The print fonts are cut from Noto Serif CJK SC and Noto Sans CJK SC.
+  fc-list 'Noto Serif CJK SC' family 2>/dev/null | grep -q . && fc-list 'Noto Sans CJK SC' family 2>/dev/null | grep -q .
+}
+
 ensure_fonts() {
-  have_pkg fonts-noto-cjk || apt_install fonts-noto-cjk
+  if ! has_cjk_fonts; then
+    apt_install fonts-noto-cjk fontconfig || true
+    if ! has_cjk_fonts; then
+      echo "services: the Chinese fonts (Noto Serif/Sans CJK SC, Debian package fonts-noto-cjk) are missing and could not be installed." >&2
+      echo "services: without them every PDF would print boxes instead of Chinese, so this stops here. Install fonts-noto-cjk, then run again." >&2
+      return 1
+    fi
+  fi
   command -v pdftotext >/dev/null || apt_install poppler-utils
   # hb-subset cuts the compact print fonts in a second (fontTools takes minutes).
   command -v hb-subset >/dev/null || apt_install libharfbuzz-bin
@@ -80,6 +155,7 @@ for part in "$@"; do
     fonts) ensure_fonts ;;
     chromium) ensure_chromium ;;
     nginx) ensure_nginx ;;
+    package-lock) wait_for_package_lock $((SECONDS + APT_LOCK_WAIT)) ;;  # only wait for other installs
     *) echo "services: unknown part $part" >&2; exit 2 ;;
   esac
 done
