@@ -67,3 +67,4 @@ def test_the_command_line_refuses_a_weak_password(app, runner):
                            input="12345678\n")
     assert result.exit_code == 1 and "password refused" in result.output
     assert db.session.scalar(select(User).where(User.username == "qian")) is None
+

@@ -21,6 +21,7 @@ from werkzeug.security import generate_password_hash
 
 from portal.admin.orgchart.checking import CREATE, UPDATE, LeaguePlan, Report, UnitPlan
 from portal.audit import services as audit
+from portal.auth.passwords import password_problem
 from portal.core.clock import Clock
 from portal.core.errors import Refused
 from portal.core.extensions import db
@@ -36,7 +37,11 @@ ONE_TIME_HASH = "scrypt:2048:8:1"
 
 
 def one_time_password() -> str:
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+    """Random, and (like every password) within the one rule, auth/passwords: never, say, digits only."""
+    while True:
+        candidate = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+        if password_problem("", candidate) is None:
+            return candidate
 
 
 @dataclass(frozen=True)
