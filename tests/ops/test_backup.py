@@ -400,3 +400,23 @@ def test_a_restore_that_fails_half_way_leaves_nothing(app, targets, tmp_path):
     result = restore(target, broken)
     assert result.exit_code == 1 and "nothing was restored" in result.output, result.output
     assert_untouched(target, calendar_count(app))
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's write-ahead log")
+def test_a_copy_of_the_sqlite_file_alone_misses_recent_writes_and_backup_has_them(app, tmp_path):
+    """M #10, as docs/deploy.md says: the newest writes live in jiedian.db-wal until a checkpoint."""
+    import sqlite3
+
+    database = Path(db.engine.url.database)
+    db.session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint=0")  # as between two automatic checkpoints
+    f.unit("刚建的单位")
+    db.session.commit()
+    assert Path(f"{database}-wal").stat().st_size > 0
+    copy = tmp_path / "copied.db"
+    shutil.copyfile(database, copy)  # what a careless nightly `cp` takes
+    with sqlite3.connect(copy) as copied:
+        assert copied.execute("select count(*) from unit where name = '刚建的单位'").fetchone() == (0,)
+    archive = back_up(app, tmp_path / "backup.tar.gz")
+    with tarfile.open(archive) as tar:
+        rows = [json.loads(line) for line in tar.extractfile("db/unit.jsonl").read().splitlines()]
+    assert "刚建的单位" in {row["name"] for row in rows}
