@@ -34,6 +34,7 @@ class Entry:
     weekdays: tuple[int, ...] = tuple(range(7))  # Monday = 0
     timeout: int = 600
     queue: str = "default"
+    every: int = 0  # minutes: runs at every multiple of it through the day instead of once at ``at``
 
 
 # The schedule, in county time. The sweep catches up by itself, so a missed
@@ -42,12 +43,17 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry("daily-sweep", "portal.sweeps.tasks.run_sweep", time(0, 10), timeout=1800),
     Entry("weekly-ranking", "portal.documents.tasks.weekly_ranking", time(8, 0), weekdays=(0,), timeout=900, queue="reports"),
     Entry("purge-expired", "jobs.maintenance.purge_expired", time(3, 30), timeout=300),
+    # Reminders leave within a minute even when the job queued on commit was lost (Redis down then).
+    Entry("deliver", "portal.notifications.tasks.deliver", time(0, 0), every=1, timeout=300),
 )
 
 
 def last_slot(entry: Entry, now: datetime, tz: ZoneInfo) -> datetime:
     """The most recent run time at or before ``now`` (aware, in the county zone)."""
     local = now.astimezone(tz)
+    if entry.every:
+        minutes = (local.hour * 60 + local.minute) // entry.every * entry.every
+        return local.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
     day = local.date()
     for _ in range(8):
         candidate = datetime.combine(day, entry.at, tzinfo=tz)
@@ -60,6 +66,8 @@ def last_slot(entry: Entry, now: datetime, tz: ZoneInfo) -> datetime:
 def next_slot(entry: Entry, now: datetime, tz: ZoneInfo) -> datetime:
     """The first run time strictly after ``now`` (aware, in the county zone)."""
     local = now.astimezone(tz)
+    if entry.every:
+        return last_slot(entry, now, tz) + timedelta(minutes=entry.every)  # wall time; a county has no DST
     day = local.date()
     for _ in range(8):
         candidate = datetime.combine(day, entry.at, tzinfo=tz)

@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.audit import services as audit
     from portal.core import clock, errors, i18n, inputs, security, templating
     from portal.core.extensions import csrf, db, migrate
+    from portal.notifications import services as notifications
 
     clock.init_app(app)
     inputs.init_app(app)
@@ -39,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     audit.init_app(app)
+    notifications.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)

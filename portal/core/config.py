@@ -137,4 +137,50 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         # every request seems to come from 127.0.0.1, and the per-address
         # login limit and the audit log see one address for the whole county.
         "PROXY_COUNT": int(env.get("JIEDIAN_PROXY_COUNT", "0")),
+        **channel_settings(env),
     }
+
+
+def channel_settings(env: dict[str, str]) -> dict:
+    """The reminder channels (portal/notifications/channels.py), from the environment; empty: not used.
+
+    Checked here, so a mistyped URL stops the portal at start instead of
+    failing every delivery later.
+    """
+    settings = {
+        "SMTP_URL": env.get("SMTP_URL", ""),  # smtp://user:password@host:587?starttls=1, smtps://…@host:465
+        "MAIL_FROM": env.get("MAIL_FROM", ""),  # 县委县政府督查室 <duban@example.gov.cn>
+        "SMTP_CA_FILE": env.get("SMTP_CA_FILE", ""),  # the CA of a mail server with an internal certificate
+        "NOTIFY_TIMEOUT": float(env.get("NOTIFY_TIMEOUT", "10")),  # seconds per connection and read
+        "WECOM_WEBHOOK_URL": env.get("WECOM_WEBHOOK_URL", ""),
+        "DINGTALK_WEBHOOK_URL": env.get("DINGTALK_WEBHOOK_URL", ""),
+        "DINGTALK_SECRET": env.get("DINGTALK_SECRET", ""),
+        "SMS_GATEWAY_URL": env.get("SMS_GATEWAY_URL", ""),
+        "SMS_GATEWAY_METHOD": env.get("SMS_GATEWAY_METHOD", "POST").upper(),
+        "SMS_GATEWAY_FORMAT": env.get("SMS_GATEWAY_FORMAT", "json"),
+        "SMS_GATEWAY_BODY": env.get("SMS_GATEWAY_BODY", ""),
+        "SMS_GATEWAY_SUCCESS": env.get("SMS_GATEWAY_SUCCESS", "http"),
+        "SMS_SIGN": env.get("SMS_SIGN", ""),
+        "SMS_TEMPLATE_ID": env.get("SMS_TEMPLATE_ID", ""),
+        # SMS waits out the night (county time): held, then sent when it ends.
+        "SMS_QUIET_HOURS": env.get("SMS_QUIET_HOURS", "21:00-08:00"),
+    }
+    smtp = settings["SMTP_URL"]
+    if smtp:
+        if not re.fullmatch(r"smtps?://[^/?#]+(:\d+)?/?(\?.*)?", smtp):
+            raise ConfigError("SMTP_URL must look like smtp://user:password@host:587?starttls=1 or smtps://user:password@host:465")
+        if "@" not in settings["MAIL_FROM"]:
+            raise ConfigError("MAIL_FROM must be set with SMTP_URL: 县委县政府督查室 <duban@example.gov.cn>")
+    for name in ("WECOM_WEBHOOK_URL", "DINGTALK_WEBHOOK_URL", "SMS_GATEWAY_URL"):
+        if settings[name] and not re.fullmatch(r"https?://[^\s]+", settings[name]):
+            raise ConfigError(f"{name} must be an http:// or https:// URL")
+    if settings["SMS_GATEWAY_METHOD"] not in ("POST", "GET", "PUT"):
+        raise ConfigError("SMS_GATEWAY_METHOD must be POST, GET or PUT")
+    if settings["SMS_GATEWAY_FORMAT"] not in ("json", "form"):
+        raise ConfigError("SMS_GATEWAY_FORMAT must be json or form")
+    success = settings["SMS_GATEWAY_SUCCESS"]
+    if success != "http" and not re.fullmatch(r"json:[A-Za-z0-9_.]+=.*", success):
+        raise ConfigError("SMS_GATEWAY_SUCCESS must be http or json:field=value (json:code=0)")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d|", settings["SMS_QUIET_HOURS"]):
+        raise ConfigError("SMS_QUIET_HOURS must look like 21:00-08:00 (or be empty for none)")
+    return settings

@@ -32,6 +32,7 @@ from portal.models.system import (
     AuditEntry,
     CalendarDay,
     CountySetting,
+    Delivery,
     JobRun,
     LedgerMapping,
     Notification,
@@ -46,6 +47,6 @@ __all__ = [
     "Evidence", "Node", "ProgressEntry", "CARDS", "STATUSES", "OPEN_STATUSES", "EVIDENCE_KINDS", "node_co_unit",
     "League", "Unit", "UnitAlias",
     "Category", "Project", "Theme", "project_co_unit", "project_contact", "STAGES",
-    "AuditEntry", "CalendarDay", "CountySetting", "JobRun", "LedgerMapping", "Notification", "ScoringPolicy",
+    "AuditEntry", "CalendarDay", "CountySetting", "Delivery", "JobRun", "LedgerMapping", "Notification", "ScoringPolicy",
     "LoginAttempt", "User", "UserRole", "UserSession", "leader_unit", "ROLES",
 ]

@@ -87,6 +87,48 @@ class Notification(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The outbox: set when the delivery job has turned the notice into its
+    # deliveries (e-mail, robots, SMS) by the recipient's preferences.
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+DELIVERY_CHANNELS = ("email", "wecom", "dingtalk", "sms")
+DELIVERY_STATES = ("pending", "sending", "sent", "failed")
+
+
+class Delivery(Base):
+    """One message to one person or group over one channel, with its status and attempts.
+
+    ``key`` is unique per (event, recipient, channel): a notice fanned out
+    twice, a sweep run twice or a job retried makes no second row, and a row
+    is claimed (pending → sending) before it is sent, so none is sent twice.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        one_of("channel", DELIVERY_CHANNELS, "channel_known"),
+        one_of("state", DELIVERY_STATES, "state_known"),
+        Index("ix_delivery_due", "state", "not_before"),
+        Index("ix_delivery_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)  # None: a group
+    channel: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(200), default="")  # e-mail, phone; for robots the phones to mention
+    kind: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # quiet hours, back-off
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 JOB_STATES = ("queued", "running", "finished", "failed")

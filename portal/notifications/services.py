@@ -1,17 +1,23 @@
 """The one place notifications are sent from.
 
-Today they are in-app rows (the bell); an e-mail or messaging hook would be
-added here and nowhere else. Each notice may carry a key: sending the same
-key to the same person twice (a re-run sweep) is a no-op.
+A notice is an in-app row (the bell) written in the caller's transaction;
+it is also the outbox of the reminders that leave the portal (e-mail,
+robots, SMS: portal/notifications/delivery.py). When a transaction that
+wrote notices commits, the delivery job is queued; the scheduler runs it
+every minute too. Each notice may carry a key: sending the same key to the
+same person twice (a re-run sweep) is a no-op.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from portal.core.database import insert_ignoring_duplicates
 from portal.core.extensions import db
@@ -67,7 +73,44 @@ def send_all(notices: Iterable[Notice], *, now: datetime) -> int:
     # A plain executemany on the session's connection: no RETURNING and no
     # ORM bulk machinery, which cost more than the inserts themselves.
     stmt = insert_ignoring_duplicates(Notification.__table__).on_conflict_do_nothing()
-    return max(0, db.session.connection().execute(stmt, rows).rowcount)
+    written = max(0, db.session.connection().execute(stmt, rows).rowcount)
+    outbox_written()  # (PostgreSQL's executemany may not report its row count)
+    return written
+
+
+_OUTBOX = "jiedian.outbox"
+
+
+def outbox_written(session: Session | None = None) -> None:
+    """Say that notices were written in this transaction: its commit queues the delivery job."""
+    (session or db.session).info[_OUTBOX] = True
+
+
+def _after_commit(session: Session) -> None:
+    if not session.info.pop(_OUTBOX, False) or not has_app_context():
+        return
+    from portal.notifications.channels import configured
+
+    if not configured(current_app.config):
+        return  # nothing leaves this portal: the bell is all
+    from jobs.queue import QueueUnavailable, enqueue
+
+    # One waiting job is enough; the scheduler's minute catches what a running one missed,
+    # and what waits while Redis is down.
+    with suppress(QueueUnavailable):
+        enqueue("portal.notifications.tasks.deliver", job_id="deliver-now", timeout=300, retries=0,
+                description="deliver reminders")
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_OUTBOX, None)
+
+
+def init_app(app) -> None:
+    if not getattr(init_app, "_listening", False):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", lambda session, _previous: _after_rollback(session))
+        init_app._listening = True
 
 
 def unit_staff(unit_ids: Iterable[int]) -> dict[int, list[int]]:

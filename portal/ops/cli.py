@@ -150,6 +150,41 @@ def demo_command(today, reset, if_empty):
     click.echo(summary.describe())
 
 
+@click.group("notify")
+def notify_cli():
+    """Reminders that leave the portal (e-mail, WeCom and DingTalk robots, SMS)."""
+
+
+@notify_cli.command("test")
+@click.option("--channel", required=True, type=click.Choice(["email", "wecom", "dingtalk", "sms"]))
+@click.option("--to", "address", default="",
+              help="An e-mail address, a mobile number, or for a robot the numbers to @-mention (comma-separated).")
+def notify_test_command(channel, address):
+    """Send one test message now over CHANNEL; exit 1 with the channel's error when it is refused."""
+    from portal.core.clock import get_clock
+    from portal.notifications.delivery import send_test
+
+    if channel in ("email", "sms") and not address:
+        raise click.ClickException(f"--to is required for {channel}")
+    try:
+        row = send_test(channel, address, get_clock())
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if row.state != "sent":
+        click.echo(f"notify test channel={channel} status=failed error={row.last_error}", err=True)
+        raise SystemExit(1)
+    click.echo(f"notify test channel={channel} status=sent")
+
+
+@notify_cli.command("deliver")
+def notify_deliver_command():
+    """Fan out new notices and send what is due now (what the worker does every minute)."""
+    from portal.core.clock import get_clock
+    from portal.notifications.delivery import deliver
+
+    click.echo(deliver(get_clock()).line())
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(burst):
@@ -404,3 +439,4 @@ def init_app(app) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(notify_cli)

@@ -474,6 +474,7 @@ def _notify_cards(cards: list[tuple[int, int]], kind: str, what: str, body: str,
         ["user_id", "kind", "title", "body", "link", "node_id", "dedupe_key", "created_at"], source,
     ).on_conflict_do_nothing()
     db.session.execute(stmt)
+    notify.outbox_written()
 
 
 def start_sweep(actor: User | None, day: date) -> tuple[JobRun, Job]:
