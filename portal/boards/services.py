@@ -38,6 +38,7 @@ from portal.models import (
 )
 from portal.models.policy import policy_on
 from portal.nodes.services import attach, check_version
+from portal.notifications import services as notify
 
 
 @dataclass
@@ -231,7 +232,7 @@ def move(actor: User, node: Node, to_status: str, *, version: int | None, clock:
     if action == "verify":
         verify(actor, node, clock=clock)
     elif action == "reject":
-        reject(actor, node, reason)
+        reject(actor, node, reason, clock=clock)
     elif action == "reopen":
         reopen(actor, node, reason, clock=clock)
     else:
@@ -282,14 +283,21 @@ def verify(actor: User, node: Node, *, clock: Clock) -> None:
         issue_rule_card(node, "green", today, policy_on(today), actor=actor, reason="按期完成，督查核验销号")
 
 
-def reject(actor: User, node: Node, reason: str) -> None:
-    """Send a submission back: the submission is cleared, so lateness is judged again."""
+def reject(actor: User, node: Node, reason: str, *, clock: Clock) -> None:
+    """Send a submission back: the submission is cleared, so lateness is judged again.
+
+    The unit's staff, whoever submitted it and the responsible person are told why.
+    """
     before = {"status": node.status, "submitted_at": node.submitted_at}
+    submitter = node.submitted_by_id
     node.status = "doing"
     node.submitted_at = None
     node.submitted_on = None
     node.submitted_by_id = None
     audit.record(actor, "node.reject", node, summary=f"{node.title}：{reason}", before=before, after={"status": "doing", "reason": reason})
+    staff = notify.unit_staff([node.unit_id])[node.unit_id]
+    notify.send(staff + [submitter, node.responsible_user_id], "node.rejected", f"节点“{node.title}”的销号申请被退回",
+                body=reason, link=f"/nodes/{node.id}", node_id=node.id, now=clock.now())
 
 
 def reopen(actor: User, node: Node, reason: str, *, clock: Clock) -> None:

@@ -31,7 +31,8 @@ from portal.core.extensions import db
 from portal.core.periods import period_bounds, period_label
 from portal.documents import content
 from portal.documents.render import render_pdf
-from portal.models import Document, Interview, JobRun, Project, Unit, User
+from portal.models import Document, Interview, JobRun, Project, Unit, User, UserRole
+from portal.notifications import services as notify
 from portal.rankings.services import league_tables
 
 KIND_PREFIX = {"notice": "约", "bulletin": "通", "ranking": "排", "ledger": "账"}
@@ -302,6 +303,13 @@ def publish_bulletin(document_id: int, *, clock: Clock, progress=lambda percent,
         return pdf
 
     publish_with_retry(actor, document, render, clock=clock)
+    # Leaders and every unit's staff read the bulletin; keyed, so a retried build tells nobody twice.
+    readers = db.session.scalars(
+        select(User.id).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_(("leader", "unit_staff")), User.is_active_account)
+    ).all()
+    notify.send(readers, "document.bulletin", f"{document.title}已印发（{document.doc_number}）",
+                link=f"/documents/{document.id}/download", key=f"bulletin:{document.id}", now=clock.now())
     pause_point("bulletin_archived")  # and here: archived under its SHA-256, the row not yet committed
     return document
 

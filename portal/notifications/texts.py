@@ -21,6 +21,7 @@ KIND_LABELS = {
     "card.red": "红牌",
     "recommitment.filed": "重新承诺待审",
     "recommitment.decided": "重新承诺结果",
+    "recommitment.overdue": "重新承诺待审（催办）",
     "node.rejected": "销号退回",
     "interview.proposed": "约谈提议",
     "interview.scheduled": "约谈安排",

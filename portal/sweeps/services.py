@@ -53,6 +53,7 @@ from portal.models import (
     JobRun,
     Node,
     Notification,
+    Project,
     Recommitment,
     ScoringPolicy,
     Unit,
@@ -106,6 +107,7 @@ def sweep(as_of: date, clock: Clock) -> SweepResult:
     interviews = _propose_interviews(as_of)
     result.interviews = len(interviews)
     _notify(clock, yellow, red, warned, interviews)
+    _remind_undecided(as_of, clock)
     audit.record(None, "sweep.run", object_type="sweep", summary=result.line(), after=result.as_dict())
     db.session.flush()
     return result
@@ -407,8 +409,10 @@ def _propose(wanted: list[tuple[int, str, str, date, list[int]]]) -> list[Propos
 
 def _notify(clock: Clock, yellow, red, warned, interviews: list[Proposal]) -> None:
     now = clock.now()
-    _notify_cards(yellow, "card.yellow", "超期未销号，已记黄牌", "请在线说明超期原因并重新承诺完成时间。", now)
-    _notify_cards(red, "card.red", "已记红牌，列入重点督办", "", now, leaders=True)
+    # SPEC rule 13: a yellow card is copied to the unit's leaders in charge; a red
+    # card also to the project's 包保领导 and the supervisors.
+    _notify_cards(yellow, "card.yellow", "超期未销号，已记黄牌", "请在线说明超期原因并重新承诺完成时间。", now, leaders=True)
+    _notify_cards(red, "card.red", "已记红牌，列入重点督办", "", now, leaders=True, escalate=True)
     units = {w[1] for w in warned} | {i.unit_id for i in interviews}
     staff = notify.unit_staff(units)
     notices = []
@@ -428,10 +432,42 @@ def _notify(clock: Clock, yellow, red, warned, interviews: list[Proposal]) -> No
     notify.send_all(notices, now=now)
 
 
-def _notify_cards(cards: list[tuple[int, int]], kind: str, what: str, body: str, now, *, leaders: bool = False) -> None:
-    """Tell each new card's unit staff and responsible person (and for red, the
-    leaders in charge) in one INSERT … SELECT: a sweep issues tens of thousands
-    of cards, and building their notices as Python rows cost a third of it.
+UNDECIDED_WORKDAYS = 2  # SPEC rule 13: a re-commitment undecided this long is sent again
+
+
+def _remind_undecided(as_of: date, clock: Clock) -> int:
+    """Re-commitments still pending after 2 full working days: sent again to the leaders in
+    charge and copied to the supervisors, once each (keyed by the request)."""
+    rows = db.session.execute(
+        select(Recommitment.id, Recommitment.filed_at, Node.id, Node.unit_id, Node.title, Unit.name)
+        .join(Node, Node.id == Recommitment.node_id).join(Unit, Unit.id == Node.unit_id)
+        .where(Recommitment.state == "pending")
+    ).all()
+    if not rows:
+        return 0
+    filed_days = {rid: filed.astimezone(clock.tz).date() for rid, filed, *_ in rows}
+    calendar = WorkCalendar(min(filed_days.values()), as_of + timedelta(days=1))
+    due = [row for row in rows
+           if as_of > calendar.nth_workday(filed_days[row[0]] + timedelta(days=1), UNDECIDED_WORKDAYS)]
+    if not due:
+        return 0
+    leaders = notify.leaders_in_charge({row[3] for row in due})
+    watchers = notify.supervisors()
+    notify.send_all([
+        notify.Notice(leaders[unit_id] + watchers, "recommitment.overdue",
+                      f"{unit_name}的重新承诺申请已{UNDECIDED_WORKDAYS}个工作日未审批：{title}",
+                      body="请及时审批。", link="/recommitments", node_id=node_id, key=f"recommit-undecided:{rid}")
+        for rid, _filed, node_id, unit_id, title, unit_name in due
+    ], now=clock.now())
+    return len(due)
+
+
+def _notify_cards(cards: list[tuple[int, int]], kind: str, what: str, body: str, now, *, leaders: bool = False,
+                  escalate: bool = False) -> None:
+    """Tell each new card's unit staff and responsible person (with ``leaders``
+    the unit's leaders in charge; with ``escalate`` also the project's 包保领导
+    and every supervisor) in one INSERT … SELECT: a sweep issues tens of
+    thousands of cards, and building their notices as Python rows cost a third of it.
 
     Same notices as ``notify.send``: one per person and card, keyed
     ``card:<card id>:<user id>`` so that a second sweep sends none.
@@ -440,8 +476,9 @@ def _notify_cards(cards: list[tuple[int, int]], kind: str, what: str, body: str,
         return
     new = (
         select(CardEvent.id.label("card_id"), Node.id.label("node_id"), Node.unit_id, Node.title,
-               Node.responsible_user_id)
+               Node.responsible_user_id, Project.lead_leader_id)
         .join(Node, Node.id == CardEvent.node_id)
+        .join(Project, Project.id == Node.project_id)
         .where(in_ids(CardEvent.id, [card_id for card_id, _ in cards]))
         .cte("new_card")
     )
@@ -457,6 +494,16 @@ def _notify_cards(cards: list[tuple[int, int]], kind: str, what: str, body: str,
             select(new.c.card_id, leader_unit.c.user_id)
             .join(leader_unit, leader_unit.c.unit_id == new.c.unit_id)
             .join(User, User.id == leader_unit.c.user_id)
+            .where(User.is_active_account)
+        )
+    if escalate:
+        parts.append(
+            select(new.c.card_id, User.id).select_from(new.join(User, User.id == new.c.lead_leader_id))
+            .where(User.is_active_account)
+        )
+        parts.append(
+            select(new.c.card_id, User.id)
+            .select_from(new.join(UserRole, UserRole.role == "supervisor").join(User, User.id == UserRole.user_id))
             .where(User.is_active_account)
         )
     recipients = union(*parts).subquery("recipient")

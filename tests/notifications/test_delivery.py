@@ -69,11 +69,14 @@ def test_a_sweep_reaches_each_person_on_their_channels_once(app, clock, county, 
     db.session.commit()
     assert (result.yellow, result.warned) == (1, 1)
     round_one = delivery.deliver(clock)
-    assert (round_one.fanned_out, round_one.created, round_one.sent, round_one.failed) == (4, 6, 6, 0)  # 2 notices × 2 unit staff
-    # E-mail and SMS to the unit staff (the leader is not told of a yellow card here), one robot message per event.
-    assert sorted(m["Subject"] for m in smtp_server.messages) == [
-        "【到期预警】节点“取得施工许可证”将于2026-06-17到期", "【黄牌】节点“完成征迁交地”超期未销号，已记黄牌"]
-    assert {tuple(e[1]) for e in smtp_server.envelopes} == {("liuxy@qingxi.gov.cn",)}
+    # 2 notices × 2 unit staff, and the yellow card copied to the leader in charge (rule 13): 5 notices.
+    # E-mail and SMS to the staff member who has both, e-mail only to the leader (their choice), one robot
+    # message per event in the county group mentioning the staff member; the member without addresses: the bell.
+    assert (round_one.fanned_out, round_one.created, round_one.sent, round_one.failed) == (5, 7, 7, 0)
+    mails = sorted((m["Subject"], m["To"]) for m in smtp_server.messages)
+    assert mails == [("【到期预警】节点“取得施工许可证”将于2026-06-17到期", "liuxy@qingxi.gov.cn"),
+                     ("【黄牌】节点“完成征迁交地”超期未销号，已记黄牌", "liqiang@qingxi.gov.cn"),
+                     ("【黄牌】节点“完成征迁交地”超期未销号，已记黄牌", "liuxy@qingxi.gov.cn")]
     texts = sorted(r.json()["content"] for r in _sms(http_receiver))
     assert all(t.startswith("【清溪督查】") and len(t) <= 70 and "https://jd.qingxi.gov.cn/nodes/" in t for t in texts)
     assert [r.json()["mobile"] for r in _sms(http_receiver)] == [STAFF_PHONE, STAFF_PHONE]
@@ -90,8 +93,8 @@ def test_a_sweep_reaches_each_person_on_their_channels_once(app, clock, county, 
     db.session.execute(update(Notification).values(fanned_out_at=None))
     db.session.commit()
     again = delivery.deliver(clock)
-    assert (again.fanned_out, again.created, again.sent) == (4, 0, 0)
-    assert len(smtp_server.messages) == 2 and len(http_receiver.requests) == 4 and len(_deliveries()) == 6
+    assert (again.fanned_out, again.created, again.sent) == (5, 0, 0)
+    assert len(smtp_server.messages) == 3 and len(http_receiver.requests) == 4 and len(_deliveries()) == 7
 
 
 def test_preferences_choose_the_channels(app, clock, county, smtp_server, http_receiver):
