@@ -124,6 +124,13 @@ class UserForm(FlaskForm):
         filters=[strip],
         validators=[Optional(), Regexp(r"^[0-9+\- ]{5,20}$", message=_l("Enter a valid phone number."))],
     )
+    email = StringField(
+        _l("E-mail"),
+        filters=[strip],
+        validators=[Optional(), Length(max=120, message=_l("At most %(max)d characters.", max=120)), NoMarkup(),
+                    Regexp(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$",
+                           message=_l("Enter an e-mail address such as wangming@qingxi.gov.cn."))],
+    )
     roles = MultiSelect(
         _l("Roles"),
         choices=options((r, ROLE_LABELS[r]) for r in ROLES),

@@ -207,6 +207,7 @@ def user_edit(user_id: int | None = None):
             "unit_id": form.unit_id.data,
             "title": form.title.data or "",
             "phone": form.phone.data or "",
+            "email": form.email.data or "",
             "is_active_account": form.is_active.data,
         }
         in_charge = [db.session.get(Unit, uid) for uid in form.units_in_charge.data or []]

@@ -36,6 +36,12 @@ CARD_LABELS = {
     "yellow": _l("Yellow card"),
     "red": _l("Red card"),
 }
+DELIVERY_STATE_LABELS = {
+    "pending": _l("Waiting"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+}
 
 
 def _json_text(value) -> str:
@@ -65,6 +71,7 @@ def init_app(app) -> None:
         stage_label=_label_of("stage", STAGE_LABELS),
         status_label=_label_of("status", STATUS_LABELS),
         card_label=_label_of("card", CARD_LABELS),
+        delivery_state_label=_label_of("delivery_state", DELIVERY_STATE_LABELS),
         **{
             name: getattr(permissions, name)
             for name in dir(permissions)

@@ -289,6 +289,12 @@ def send_test(channel_name: str, address: str, clock: Clock, actor: User | None 
                    text=f"这是{office}节点工作平台发出的测试消息，收到即表示本渠道可用。", link="/", state="pending",
                    attempts=0, last_error="", not_before=now, created_at=now)
     db.session.add(row)
+    db.session.flush()
+    if actor is not None:
+        from portal.audit import services as audit
+
+        audit.record(actor, "delivery.test", row, summary=f"{channel_name} {address}"[:300],
+                     after={"channel": channel_name, "address": address})
     db.session.commit()
     claimed = claim(row.id, clock)
     assert claimed is not None  # just written by us

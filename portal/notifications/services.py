@@ -150,3 +150,20 @@ def supervisors() -> list[int]:
             select(User.id).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "supervisor", User.is_active_account)
         )
     )
+
+
+# -- where a person is reminded ---------------------------------------------------
+
+
+def save_preferences(actor: User, email: str, phone: str, channels: list[str], available) -> None:
+    """The signed-in user's own addresses and channels (audited; the caller commits).
+
+    Channels this portal does not have are kept as chosen, so a channel an
+    operator adds later does not silently reach someone who declined the others.
+    """
+    from portal.audit import services as audit
+    from portal.notifications.channels import CHANNELS, mobile_number
+
+    chosen = [c for c in CHANNELS if c in channels or (c not in available and c in (actor.notify_channels or CHANNELS))]
+    audit.apply_changes(actor, actor, {"email": email, "phone": mobile_number(phone) or phone, "notify_channels": chosen},
+                        "user.preferences")

@@ -13,6 +13,8 @@ from html import escape
 from portal.notifications.channels import SMS_LIMIT, Message
 
 CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信群机器人", "dingtalk": "钉钉群机器人", "sms": "短信"}
+# The same channels as a person chooses them on their settings page.
+PERSONAL_LABELS = {"email": "电子邮件", "wecom": "企业微信工作群（@我）", "dingtalk": "钉钉工作群（@我）", "sms": "短信"}
 
 # The subject line's prefix per kind of notice: what the reader scans for.
 KIND_LABELS = {

@@ -1,14 +1,32 @@
-"""The bell: in-app notifications for the signed-in user."""
+"""The bell, each person's reminder channels, and the administrators' delivery log and channels."""
 
 from __future__ import annotations
 
-from flask import Blueprint, has_request_context, redirect, render_template, url_for
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from portal.core.clock import get_clock
 from portal.core.extensions import db
-from portal.models import Notification
+from portal.core.inputs import arg_date, arg_page
+from portal.core.web import apply_change, flash_redirect, load_or_403
+from portal.models import Delivery, Notification, User
+from portal.models.system import DELIVERY_CHANNELS, DELIVERY_STATES
+from portal.notifications import delivery
+from portal.notifications import services as notify
+from portal.notifications.forms import ChannelTestForm, PreferencesForm
+from portal.notifications.texts import CHANNEL_LABELS, KIND_LABELS
+from portal.permissions import can_manage_org, requires
 
 bp = Blueprint("notifications", __name__)
 
@@ -38,6 +56,124 @@ def mark_read():
     )
     db.session.commit()
     return redirect(url_for("notifications.index"), 303)
+
+
+# -- my channels -------------------------------------------------------------------
+
+
+@bp.route("/notifications/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    available = delivery.available()
+    form = PreferencesForm()
+    form.limit_to(available)
+    if request.method == "GET":
+        form.email.data, form.phone.data = current_user.email, current_user.phone
+        chosen = current_user.notify_channels
+        form.channels.data = [c for c in available if chosen is None or c in chosen]
+    elif form.validate():
+        notify.save_preferences(current_user, form.email.data or "", form.phone.data or "", form.channels.data or [],
+                                available)
+        db.session.commit()
+        return flash_redirect(_("Your reminder settings are saved."), "success", url_for("notifications.preferences"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("notifications/preferences.html", form=form, available=available,
+                           labels=CHANNEL_LABELS, quiet=get_quiet_hours()), status
+
+
+def get_quiet_hours() -> str:
+    from flask import current_app
+
+    return current_app.config.get("SMS_QUIET_HOURS", "")
+
+
+# -- the administrators' delivery log and channels ------------------------------------
+
+PAGE_SIZE = 50
+
+
+@bp.route("/admin/deliveries")
+@requires(can_manage_org)
+def deliveries():
+    state = request.args.get("state", "")
+    channel = request.args.get("channel", "")
+    kind = request.args.get("kind", "")
+    q = (request.args.get("q") or "").strip()[:60]
+    page = arg_page()
+    since, until = arg_date("from", None), arg_date("to", None)
+    query = select(Delivery).outerjoin(User, User.id == Delivery.user_id)
+    if state in DELIVERY_STATES:
+        query = query.where(Delivery.state == state)
+    if channel in DELIVERY_CHANNELS:
+        query = query.where(Delivery.channel == channel)
+    if kind:
+        query = query.where(Delivery.kind == kind[:30])
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(User.display_name.like(like), Delivery.address.like(like), Delivery.subject.like(like)))
+    clock = get_clock()
+    if since:
+        query = query.where(Delivery.created_at >= clock.start_of(since))
+    if until:
+        query = query.where(Delivery.created_at < clock.start_of(until + timedelta(days=1)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Delivery.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    names = dict(db.session.execute(select(User.id, User.display_name).where(
+        User.id.in_({r.user_id for r in rows if r.user_id}))).all()) if rows else {}
+    counts = dict(db.session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all())
+    return render_template("notifications/deliveries.html", rows=rows, names=names, total=total, page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)), counts=counts, filters={
+                               "state": state, "channel": channel, "kind": kind, "q": q,
+                               "from": since.isoformat() if since else "", "to": until.isoformat() if until else ""},
+                           states=DELIVERY_STATES, channels=DELIVERY_CHANNELS, labels=CHANNEL_LABELS,
+                           kinds=KIND_LABELS, clock=clock)
+
+
+@bp.route("/admin/deliveries/<int:delivery_id>/resend", methods=["POST"])
+@requires(can_manage_org)
+def resend(delivery_id: int):
+    row = load_or_403(Delivery, delivery_id, lambda user, _row: can_manage_org(user))
+    back = request.referrer if (request.referrer or "").startswith(request.host_url + "admin/deliveries") else None
+    back = back or url_for("notifications.deliveries")
+    return apply_change(
+        lambda: delivery.resend(current_user, row, get_clock()),
+        done=lambda _result: flash_redirect(_("The message will be sent again within a minute."), "success", back),
+        refused=lambda _status, message: flash_redirect(message, "error", back),
+    )
+
+
+@bp.route("/admin/channels")
+@requires(can_manage_org)
+def channels():
+    return _channels_page(ChannelTestForm())
+
+
+def _channels_page(form, status: int = 200):
+    from flask import current_app
+
+    return render_template("notifications/channels.html", available=delivery.available(), form=form,
+                           labels=CHANNEL_LABELS, config=current_app.config), status
+
+
+@bp.route("/admin/channels/<any(email,wecom,dingtalk,sms):channel>/test", methods=["POST"])
+@requires(can_manage_org)
+def test_channel(channel: str):
+    form = ChannelTestForm()
+    if not form.validate():
+        return _channels_page(form, 422)
+    if channel not in delivery.available():
+        return flash_redirect(_("The %(channel)s channel is not set up.", channel=CHANNEL_LABELS[channel]), "error",
+                              url_for("notifications.channels"))
+    address = form.address.data or ""
+    if channel in ("email", "sms") and not address:
+        form.address.errors = [_("Enter the address to send the test message to.")]
+        return _channels_page(form, 422)
+    row = delivery.send_test(channel, address, get_clock(), current_user)
+    if row.state == "sent":
+        return flash_redirect(_("The test message was sent: %(channel)s accepted it.", channel=CHANNEL_LABELS[channel]),
+                              "success", url_for("notifications.channels"))
+    return flash_redirect(_("The test message was refused: %(error)s", error=row.last_error), "error",
+                          url_for("notifications.channels"))
 
 
 def _unread_for_current_user() -> int:

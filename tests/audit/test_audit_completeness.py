@@ -21,6 +21,7 @@ from portal.core.extensions import db
 from portal.models import (
     AuditEntry,
     CardEvent,
+    Delivery,
     Document,
     Evidence,
     Interview,
@@ -38,6 +39,10 @@ EXEMPT: dict[str, str] = {
     "admin.orgchart_check": (
         "the organisation import's dry run: it reads and checks the uploaded workbook and shows what a "
         "commit would do, writing nothing (the commit, admin.orgchart_commit, is audited)"
+    ),
+    "notifications.test_channel": (
+        "sends one test message over a channel set in the environment, which needs a live server; "
+        "tests/notifications/test_admin_pages.py sends one and checks its delivery.test entry"
     ),
     "notifications.mark_read": (
         "marks the signed-in user's own notices read: a personal inbox marker that changes no "
@@ -97,7 +102,9 @@ def route_objects(app, clock):
                         "held_at": datetime(2026, 6, 10, 2, 0, tzinfo=UTC)})
     draft = Document(kind="bulletin", title="通报", year=2026, period="week", period_start=date(2026, 6, 8),
                      period_end=date(2026, 6, 14), params={}, state="draft", created_by_id=users["supervisor"].id)
-    db.session.add_all([yellow, waiting_yellow, request, proposed, due, held, draft])
+    failed = Delivery(key="card:1:1:sms", user_id=users["unit_staff"].id, channel="sms", address="13905510001",
+                      kind="card.yellow", subject="节点已记黄牌", state="failed", attempts=4, last_error="HTTP 503")
+    db.session.add_all([yellow, waiting_yellow, request, proposed, due, held, draft, failed])
     db.session.flush()
     evidence = Evidence(node=review, original_name="验收单.pdf", storage_key="k" * 32, content_type="application/pdf",
                         size_bytes=len(PDF), sha256="0" * 64)
@@ -107,6 +114,7 @@ def route_objects(app, clock):
         "users": users, "own": own, "other": other, "category": category, "theme": theme, "league": league,
         "project": project, "spare_project": spare_project, "todo": todo, "review": review, "late": late,
         "yellow": yellow, "request": request, "proposed": proposed, "due": due, "held": held, "draft": draft,
+        "delivery": failed,
     }
 
 
@@ -121,6 +129,7 @@ def _args(c: dict, endpoint: str) -> dict:
         "kind": "leagues", "item_id": c["league"].id, "unit_id": c["other"].id, "user_id": c["users"]["contact"].id,
         "project_id": project.id, "node_id": node.id, "card_id": c["yellow"].id, "request_id": c["request"].id,
         "interview_id": interview.id, "document_id": c["draft"].id, "day": "2026-10-01",
+        "delivery_id": c["delivery"].id, "channel": "email",
     }
 
 
@@ -195,6 +204,9 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "documents.bulletins": ("supervisor", lambda c, n: {"period": "month", "date": "2026-06-15", "body": "倒排工期。"}),
     "documents.publish": ("supervisor", lambda c, n: {}),
     "documents.issue_notice": ("supervisor", lambda c, n: {}),
+    "notifications.preferences": ("unit_staff", lambda c, n: {"email": "staff@qingxi.gov.cn", "phone": "13905510001",
+                                                              "channels": []}),
+    "notifications.resend": ("admin", lambda c, n: {}),
     "ledger.import_file": ("supervisor", lambda c, n: {"file": _upload("台账.xlsx", book([row(
         code="L-1", category="产业项目", theme="产业创新", lead_unit="本单位", unit="本单位", lead_leader="leader",
         responsible="unit_staff")]))}),

@@ -24,6 +24,7 @@ from portal.models import (
     Document,
     Interview,
     Node,
+    Notification,
     ProgressEntry,
     Project,
     Recommitment,
@@ -410,7 +411,10 @@ def test_leader_approves_a_re_commitment_reads_the_dashboard_and_the_ranking(app
         j = Journey(browser, base, "leader")
         page = j.page
         login(page, base, "leader")
-        assert page.locator(".bell .unread-count").inner_text() == "1"  # the request was notified
+        # The request was notified, beside the yellow card copied to the leader in charge (rule 13).
+        told = db.session.scalars(select(Notification.kind).where(Notification.user_id == journey_ids["leader"])).all()
+        assert sorted(told) == ["card.yellow", "recommitment.filed"]
+        assert page.locator(".bell .unread-count").inner_text() == "2"
 
         j.menu("督查", "超期说明与重新承诺")
         row = page.locator("table.grid tbody tr", has_text="完成土地摘牌")

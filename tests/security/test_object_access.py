@@ -60,6 +60,7 @@ from portal.documents.services import notice_fingerprint as _fingerprint
 from portal.documents.services import publish
 from portal.models import (
     CardEvent,
+    Delivery,
     Document,
     Evidence,
     Interview,
@@ -151,6 +152,8 @@ OBJECT_RULES: dict[str, Rule] = {
     "documents.bulletin_preview": same(SUPERVISOR, **DRAFT),
     "documents.publish": same(SUPERVISOR, **DRAFT),
     "sweeps.status": same(SUPERVISOR, run_id="run_id"),
+    # the delivery log is the administrators' (a delivery belongs to no unit's pages)
+    "notifications.resend": same(ADMIN, delivery_id="delivery_id"),
 }
 
 
@@ -226,9 +229,11 @@ def own_and_other_unit(app, clock, redis):
     draft = Document(kind="bulletin", title="第24周通报（草稿）", year=2026, period="week",
                      period_start=date(2026, 6, 8), period_end=date(2026, 6, 14), params={}, state="draft")
     run = JobRun(kind="sweep", params={"as_of": "2026-06-15"}, state="finished")
-    db.session.add_all([draft, run])
+    failed = Delivery(key="card:9:9:email", user_id=other_staff.id, channel="email", address="yi@qingxi.gov.cn",
+                      kind="card.yellow", subject="乙镇节点已记黄牌", state="failed", attempts=4, last_error="550")
+    db.session.add_all([draft, run, failed])
     db.session.commit()
-    shared = {"draft_bulletin_id": draft.id, "run_id": run.id, "kind": "leagues"}
+    shared = {"draft_bulletin_id": draft.id, "run_id": run.id, "kind": "leagues", "delivery_id": failed.id}
     return {"users": users, "args": args, "shared": shared, "units": {"own": own, "other": other}}
 
 

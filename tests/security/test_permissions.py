@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from portal.core.extensions import db
-from portal.models import CardEvent, Document, Evidence, Interview, JobRun, Recommitment
+from portal.models import CardEvent, Delivery, Document, Evidence, Interview, JobRun, Recommitment
 from tests import factories as f
 
 ROLES = ("anonymous", "admin", "supervisor", "leader", "unit_staff", "contact")
@@ -69,6 +69,11 @@ EXPECTED: dict[str, set[str] | None] = {
     "nodes.withdraw_card": {"supervisor"},
     "notifications.index": ALL,
     "notifications.mark_read": ALL,
+    "notifications.preferences": ALL,
+    "notifications.deliveries": ADMIN,
+    "notifications.resend": ADMIN,
+    "notifications.channels": ADMIN,
+    "notifications.test_channel": ADMIN,  # the channel is not set up in the tests: 303 back with the reason
     "admin.policy": ADMIN,
     "admin.calendar": ADMIN,
     "admin.calendar_delete": ADMIN,
@@ -141,7 +146,9 @@ def permission_objects(app, clock):
     interview = Interview(unit=other, trigger="red", state="scheduled", proposed_on=date(2026, 6, 2),
                           scheduled_for=datetime(2026, 6, 18, 7, 0, tzinfo=UTC), place="县政府第一会议室",
                           interviewer=users["leader"], interviewer_name="leader", bring="", minutes="", cards=[card])
-    db.session.add_all([card, request, run, interview])
+    failed = Delivery(key="card:1:1:sms", user_id=users["unit_staff"].id, channel="sms", address="13905510001",
+                      kind="card.yellow", subject="节点已记黄牌", state="failed", attempts=4, last_error="HTTP 503")
+    db.session.add_all([card, request, run, interview, failed])
     db.session.flush()
     # A published bulletin and an issued notice, archived as real files.
     from portal.documents.services import notice_fingerprint as _fingerprint
@@ -172,6 +179,8 @@ def permission_objects(app, clock):
             "interview_id": interview.id,
             "document_id": bulletin.id,
             "day": "2026-10-01",
+            "delivery_id": failed.id,
+            "channel": "email",
             "code": "zh_CN",
             "filename": "app.css",
         },

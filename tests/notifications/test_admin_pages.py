@@ -1,0 +1,93 @@
+"""The pages of the reminders: my channels, the administrators' channels and delivery log."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.core.extensions import db
+from portal.models import AuditEntry, Delivery, User
+from portal.notifications import delivery
+from tests import factories as f
+from tests.notifications.test_delivery import _channels
+
+
+def test_a_person_sets_their_addresses_and_channels(app, login_as, clock, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver)
+    f.user("staff", unit=f.unit("上派镇"))
+    db.session.commit()
+    staff = login_as("staff")
+    page = staff.client.get("/notifications/preferences").get_data(as_text=True)
+    assert "提醒设置" in page and "电子邮件" in page and "短信" in page and "钉钉工作群（@我）" in page
+    assert "企业微信" not in page  # not set up here: not offered
+    assert "21:00-08:00" in page
+    bad = staff.post("/notifications/preferences", {"email": "liuxy", "phone": "0551-6500000", "channels": ["sms"]})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "请输入电子邮箱地址" in text and "请输入11位手机号码" in text
+    good = staff.post("/notifications/preferences", {"email": "liuxy@qingxi.gov.cn", "phone": "139 0551 0001",
+                                                     "channels": ["email", "dingtalk"]})
+    assert good.status_code == 303 and good.headers["Location"].endswith("/notifications/preferences")
+    assert "提醒设置已保存" in staff.client.get("/notifications/preferences").get_data(as_text=True)
+    user = db.session.scalars(select(User).where(User.username == "staff")).one()
+    assert (user.email, user.phone) == ("liuxy@qingxi.gov.cn", "13905510001")
+    assert user.notify_channels == ["email", "wecom", "dingtalk"]  # wecom is not here: kept as it was (all)
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "user.preferences")).one()
+    assert entry.actor_id == user.id and entry.after["phone"] == "13905510001"
+    wrong = staff.post("/notifications/preferences", {"channels": ["carrier-pigeon"]})
+    assert wrong.status_code == 422
+
+
+def test_the_delivery_log_filters_and_resends(app, login_as, clock, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver)
+    f.user("admin", roles=["admin"])
+    staff = f.user("staff", unit=f.unit("上派镇"), display_name="刘晓燕")
+    now = clock.now()
+    common = {"kind": "card.yellow", "attempts": 4, "not_before": now, "created_at": now, "text": "", "link": "/nodes/1"}
+    failed = Delivery(key="card:1:1:sms", user_id=staff.id, channel="sms", address="13905510001",
+                      subject="节点“完成征迁交地”超期未销号，已记黄牌", state="failed", last_error="HTTP 503 from 10.1.2.3", **common)
+    sent = Delivery(key="card:2:1:email", user_id=staff.id, channel="email", address="liuxy@qingxi.gov.cn",
+                    subject="节点“完成土地摘牌”超期未销号，已记黄牌", state="sent", sent_at=now, **common)
+    db.session.add_all([failed, sent])
+    db.session.commit()
+    admin = login_as("admin")
+    page = admin.client.get("/admin/deliveries").get_data(as_text=True)
+    assert "发送记录" in page and "刘晓燕" in page and "HTTP 503 from 10.1.2.3" in page and "完成土地摘牌" in page
+    assert "已发送 1" in page and "失败 1" in page and "待发送 0" in page
+    only_failed = admin.client.get("/admin/deliveries?state=failed").get_data(as_text=True)
+    assert "完成征迁交地" in only_failed and "完成土地摘牌" not in only_failed
+    by_name = admin.client.get("/admin/deliveries?q=刘晓燕&channel=email").get_data(as_text=True)
+    assert "完成土地摘牌" in by_name and "完成征迁交地" not in by_name
+    assert admin.client.get("/admin/deliveries?from=2026-13-01").status_code == 400
+    response = admin.post(f"/admin/deliveries/{failed.id}/resend", page="/admin/deliveries")
+    assert response.status_code == 303
+    db.session.expire_all()
+    row = db.session.get(Delivery, failed.id)
+    assert (row.state, row.attempts) == ("pending", 0)
+    again = admin.post(f"/admin/deliveries/{sent.id}/resend", page="/admin/deliveries", follow_redirects=True)
+    assert "只有发送失败的消息才能重发" in again.get_data(as_text=True)
+    assert delivery.deliver(clock).sent == 1
+    assert [r.json()["mobile"] for r in http_receiver.requests] == ["13905510001"]
+    assert db.session.scalars(select(AuditEntry.action).where(AuditEntry.action == "delivery.resend")).all() == [
+        "delivery.resend"]
+
+
+def test_the_channels_page_sends_a_test_message(app, login_as, clock, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver)
+    f.user("admin", roles=["admin"])
+    db.session.commit()
+    admin = login_as("admin")
+    page = admin.client.get("/admin/channels").get_data(as_text=True)
+    assert "提醒渠道" in page and "已配置" in page and "未配置" in page and f"{smtp_server.host}:{smtp_server.port}" in page
+    assert "SECabc" not in page and "access_token=t" not in page  # secrets stay in the environment
+    response = admin.post("/admin/channels/email/test", {"address": "wangming@qingxi.gov.cn"}, page="/admin/channels",
+                          follow_redirects=True)
+    assert "测试消息已发出" in response.get_data(as_text=True)
+    assert smtp_server.messages[0]["To"] == "wangming@qingxi.gov.cn"
+    missing = admin.post("/admin/channels/sms/test", {"address": ""}, page="/admin/channels")
+    assert missing.status_code == 422 and "请填写测试消息的接收地址" in missing.get_data(as_text=True)
+    http_receiver.answer(200, {"errcode": 310000, "errmsg": "sign not match"})
+    refused = admin.post("/admin/channels/dingtalk/test", {}, page="/admin/channels", follow_redirects=True)
+    assert "测试消息发送失败" in refused.get_data(as_text=True) and "310000" in refused.get_data(as_text=True)
+    unset = admin.post("/admin/channels/wecom/test", {}, page="/admin/channels", follow_redirects=True)
+    assert "企业微信群机器人渠道尚未配置" in unset.get_data(as_text=True)
+    tests = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "delivery.test")).all()
+    assert len(tests) == 2 and all(t.actor_name == "admin" for t in tests)
