@@ -95,6 +95,23 @@ class UnitForm(FlaskForm):
     )
     sort_order = _sort_order()
     is_active = BooleanField(_l("Active"), default=True)
+    # The unit's own group chat robot: its people's reminders go there instead of the county group.
+    robot_channel = SelectField(_l("Group chat robot"), choices=options([
+        ("", _l("None: the county's group")), ("wecom", _l("WeCom group robot")), ("dingtalk", _l("DingTalk group robot"))]), default="")
+    robot_url = StringField(
+        _l("Robot webhook address"),
+        filters=[strip],
+        validators=[Optional(), Length(max=500, message=_l("At most %(max)d characters.", max=500)),
+                    Regexp(r"^https?://[^\s<>\"']+$", message=_l("Enter the webhook address, starting with https://."))],
+    )
+    robot_secret = PasswordField(
+        _l("Robot signing secret (DingTalk)"),
+        validators=[Length(max=200, message=_l("At most %(max)d characters.", max=200))],
+    )
+
+    def validate_robot_channel(self, field):  # on the channel: the address's Optional() ends its own checks
+        if field.data and not self.robot_url.data:
+            raise ValidationError(_l("Enter the robot's webhook address, or choose no robot."))
 
 
 class UserForm(FlaskForm):

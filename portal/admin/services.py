@@ -151,3 +151,19 @@ def set_go_live_on(actor: User | None, day, *, now):
     audit.record(actor, "setting.go_live", object_type="county_setting", summary=f"{GO_LIVE_KEY}={row.value or ''}",
                  before={GO_LIVE_KEY: before.isoformat() if before else None}, after={GO_LIVE_KEY: row.value})
     return day
+
+
+def set_unit_robot(actor: User, unit: Unit, channel: str, url: str, secret: str) -> None:
+    """The unit's own group chat robot (administrators). An empty secret keeps the one set before;
+    the audit entry names the channel and host, never the webhook's token or the secret."""
+    from urllib.parse import urlsplit
+
+    secret = secret or (unit.robot_secret if channel == unit.robot_channel else "")
+    if not channel:
+        url, secret = "", ""
+    before = {"channel": unit.robot_channel, "host": urlsplit(unit.robot_url).netloc, "secret": bool(unit.robot_secret)}
+    after = {"channel": channel, "host": urlsplit(url).netloc, "secret": bool(secret)}
+    changed = (channel, url, secret) != (unit.robot_channel, unit.robot_url, unit.robot_secret)
+    unit.robot_channel, unit.robot_url, unit.robot_secret = channel, url, secret
+    if changed:
+        audit.record(actor, "unit.robot", unit, summary=unit.name, before=before, after=after)

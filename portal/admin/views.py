@@ -153,9 +153,11 @@ def unit_edit(unit_id: int | None = None):
     if request.method == "POST":
         if not form.validate():
             return _invalid("admin/unit_form.html", form=form, unit=unit)
-        data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+        robot = {name: form[name].data or "" for name in ("robot_channel", "robot_url", "robot_secret")}
+        data = {name: field.data for name, field in form._fields.items() if name != "csrf_token" and name not in robot}
         data["sort_order"] = data.get("sort_order") or 0
-        services.apply_changes(current_user, unit or Unit(), data, "unit.update" if unit else "unit.create")
+        saved = services.apply_changes(current_user, unit or Unit(), data, "unit.update" if unit else "unit.create")
+        services.set_unit_robot(current_user, saved, robot["robot_channel"], robot["robot_url"], robot["robot_secret"])
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("admin.units"), 303)

@@ -141,6 +141,10 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
     }
 
 
+# A window of quiet hours, "21:00-08:00" (across midnight) or "12:00-14:00"; "" for none.
+QUIET_HOURS = re.compile(r"(([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?")
+
+
 def channel_settings(env: dict[str, str]) -> dict:
     """The reminder channels (portal/notifications/channels.py), from the environment; empty: not used.
 
@@ -164,6 +168,8 @@ def channel_settings(env: dict[str, str]) -> dict:
         "SMS_TEMPLATE_ID": env.get("SMS_TEMPLATE_ID", ""),
         # SMS waits out the night (county time): held, then sent when it ends.
         "SMS_QUIET_HOURS": env.get("SMS_QUIET_HOURS", "21:00-08:00"),
+        # The morning digest, for those who chose it (county time).
+        "NOTIFY_DIGEST_AT": env.get("NOTIFY_DIGEST_AT", "08:30"),
     }
     smtp = settings["SMTP_URL"]
     if smtp:
@@ -181,6 +187,8 @@ def channel_settings(env: dict[str, str]) -> dict:
     success = settings["SMS_GATEWAY_SUCCESS"]
     if success != "http" and not re.fullmatch(r"json:[A-Za-z0-9_.]+=.*", success):
         raise ConfigError("SMS_GATEWAY_SUCCESS must be http or json:field=value (json:code=0)")
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d|", settings["SMS_QUIET_HOURS"]):
+    if not QUIET_HOURS.fullmatch(settings["SMS_QUIET_HOURS"]):
         raise ConfigError("SMS_QUIET_HOURS must look like 21:00-08:00 (or be empty for none)")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", settings["NOTIFY_DIGEST_AT"]):
+        raise ConfigError("NOTIFY_DIGEST_AT must be a time such as 08:30")
     return settings

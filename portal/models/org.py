@@ -41,6 +41,11 @@ class Unit(Base):
     head_name: Mapped[str] = mapped_column(String(40), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # The unit's own group chat robot (set by administrators): reminders for its
+    # people go there instead of the county's group. "" : none.
+    robot_channel: Mapped[str] = mapped_column(String(10), default="")  # wecom | dingtalk
+    robot_url: Mapped[str] = mapped_column(String(500), default="")
+    robot_secret: Mapped[str] = mapped_column(String(200), default="")
 
     league: Mapped[League | None] = relationship(back_populates="units")
     members: Mapped[list[User]] = relationship(back_populates="unit", foreign_keys="User.unit_id")

@@ -93,7 +93,8 @@ class Notification(Base):
 
 
 DELIVERY_CHANNELS = ("email", "wecom", "dingtalk", "sms")
-DELIVERY_STATES = ("pending", "sending", "sent", "failed")
+# folded: waiting for (or sent in) its recipient's morning digest, the row ``digest_id`` names.
+DELIVERY_STATES = ("pending", "sending", "sent", "failed", "folded")
 
 
 class Delivery(Base):
@@ -116,6 +117,9 @@ class Delivery(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     notification_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id", ondelete="SET NULL"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)  # None: a group
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))  # a unit's own robot
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)  # to be folded into the morning digest
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(10))
     address: Mapped[str] = mapped_column(String(200), default="")  # e-mail, phone; for robots the phones to mention
     kind: Mapped[str] = mapped_column(String(30))

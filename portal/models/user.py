@@ -46,8 +46,11 @@ class User(UserMixin, Base):
     title: Mapped[str] = mapped_column(String(40), default="")  # 职务
     phone: Mapped[str] = mapped_column(String(20), default="")
     email: Mapped[str] = mapped_column(String(120), default="")
-    # Reminders: the channels chosen (None: every channel the user can be reached on).
+    # Reminders: the channels chosen (None: every channel the user can be reached on),
+    # at once or folded into the morning digest, and SMS quiet hours (None: the county's).
     notify_channels: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
+    notify_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify_quiet: Mapped[str | None] = mapped_column(String(11))  # "22:00-07:00"; "": none
     is_active_account: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

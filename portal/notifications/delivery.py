@@ -98,9 +98,13 @@ def _quiet_window(setting: str) -> tuple[time, time] | None:
     return time.fromisoformat(start), time.fromisoformat(end)
 
 
-def sms_not_before(moment: datetime, clock: Clock) -> datetime:
-    """``moment``, or the end of the quiet hours when it falls inside them (county time)."""
-    window = _quiet_window(current_app.config.get("SMS_QUIET_HOURS", ""))
+def sms_not_before(moment: datetime, clock: Clock, quiet: str | None = None) -> datetime:
+    """``moment``, or the end of the quiet hours when it falls inside them (county time).
+
+    ``quiet`` is the person's own window ("22:00-07:00", "" for none); None: the county's.
+    """
+    setting = current_app.config.get("SMS_QUIET_HOURS", "") if quiet is None else quiet
+    window = _quiet_window(setting)
     if window is None:
         return moment
     start, end = window
@@ -113,42 +117,97 @@ def sms_not_before(moment: datetime, clock: Clock) -> datetime:
     return datetime.combine(day, end, tzinfo=clock.tz).astimezone(moment.tzinfo)
 
 
+def digest_time(moment: datetime, clock: Clock) -> datetime:
+    """The next morning digest at or after ``moment`` (NOTIFY_DIGEST_AT, county time, default 08:30)."""
+    at = time.fromisoformat(current_app.config.get("NOTIFY_DIGEST_AT") or "08:30")
+    local = moment.astimezone(clock.tz)
+    slot = datetime.combine(local.date(), at, tzinfo=clock.tz)
+    if slot < local:
+        slot += timedelta(days=1)
+    return slot.astimezone(moment.tzinfo)
+
+
+# -- which kinds leave the portal (a county setting) -----------------------------------
+
+KINDS_KEY = "reminder_kinds"
+
+
+def kinds_sent() -> set[str] | None:
+    """The kinds of notice sent outside the portal; None: every kind (the default)."""
+    from portal.models import CountySetting
+
+    row = db.session.get(CountySetting, KINDS_KEY)
+    return None if row is None or row.value is None else set(row.value)
+
+
+def save_kinds(actor: User, kinds: list[str], clock: Clock) -> None:
+    """An administrator chooses the kinds that leave the portal (audited; the caller commits)."""
+    from portal.audit import services as audit
+    from portal.models import CountySetting
+
+    row = db.session.get(CountySetting, KINDS_KEY)
+    before = None if row is None else {"kinds": row.value}
+    if row is None:
+        row = CountySetting(key=KINDS_KEY)
+        db.session.add(row)
+    row.value, row.updated_at, row.updated_by_id = sorted(kinds), clock.now(), actor.id
+    db.session.flush()
+    audit.record(actor, "setting.reminder_kinds", object_type="county_setting", summary=KINDS_KEY, before=before,
+                 after={"kinds": sorted(kinds)})
+
+
 # -- 1. fan out ----------------------------------------------------------------------
 
 
 def fan_out(clock: Clock, channels: dict | None = None) -> tuple[int, int]:
     """Turn up to BATCH new notices into deliveries; (notices fanned out, deliveries created). Commits."""
+    from portal.models import Unit
+
     channels = available() if channels is None else channels
     now = clock.now()
     rows = db.session.execute(
         select(Notification.id, Notification.dedupe_key, Notification.kind, Notification.title, Notification.body,
-               Notification.link, User.id, User.is_active_account, User.email, User.phone, User.notify_channels)
+               Notification.link, User.id, User.is_active_account, User.email, User.phone, User.notify_channels,
+               User.notify_digest, User.notify_quiet, Unit.id, Unit.robot_channel, Unit.robot_url)
         .join(User, User.id == Notification.user_id)
+        .outerjoin(Unit, Unit.id == User.unit_id)
         .where(Notification.fanned_out_at.is_(None))
         .order_by(Notification.id)
         .limit(BATCH)
     ).all()
     if not rows:
         return 0, 0
+    sent_kinds = kinds_sent()
+    county_robots = sorted(set(channels) & set(ROBOTS))
     personal, groups = [], {}
-    for nid, dedupe, kind, title, body, link, user_id, active, email, phone, chosen in rows:
-        if not active:
+    for (nid, dedupe, kind, title, body, link, user_id, active, email, phone, chosen, digest, quiet,
+         unit_id, robot_channel, robot_url) in rows:
+        if not active or (sent_kinds is not None and kind not in sent_kinds):
             continue
-        wanted = set(CHANNELS if chosen is None else chosen) & set(channels)
+        wanted = set(CHANNELS if chosen is None else chosen)
         event = event_key(nid, dedupe)
         common = {"notification_id": nid, "kind": kind, "subject": title[:200], "text": body or "",
-                  "link": link or "", "state": "pending", "attempts": 0, "last_error": "", "created_at": now}
-        if "email" in wanted and (address := email_address(email)):
-            personal.append({**common, "key": f"{event}:{user_id}:email"[:200], "user_id": user_id,
-                             "channel": "email", "address": address, "not_before": now})
+                  "link": link or "", "state": "pending", "attempts": 0, "last_error": "", "created_at": now,
+                  "unit_id": None, "digest": False}
+        at = digest_time(now, clock) if digest else now
+        mine = {**common, "user_id": user_id, "digest": bool(digest)}
+        if "email" in wanted and "email" in channels and (address := email_address(email)):
+            personal.append({**mine, "key": f"{event}:{user_id}:email"[:200], "channel": "email", "address": address,
+                             "not_before": at})
         mobile = mobile_number(phone)
-        if "sms" in wanted and mobile:
-            personal.append({**common, "key": f"{event}:{user_id}:sms"[:200], "user_id": user_id, "channel": "sms",
-                             "address": mobile, "not_before": sms_not_before(now, clock)})
-        for robot in sorted(wanted & set(ROBOTS)):
-            group = groups.setdefault((event, robot), {**common, "key": f"{event}:group:{robot}"[:200],
-                                                       "user_id": None, "channel": robot, "mentions": [],
-                                                       "not_before": now})
+        if "sms" in wanted and "sms" in channels and mobile:
+            personal.append({**mine, "key": f"{event}:{user_id}:sms"[:200], "channel": "sms", "address": mobile,
+                             "not_before": sms_not_before(at, clock, quiet)})
+        # The group chat: the unit's own robot when it has one, else the county's.
+        if robot_channel in ROBOTS and robot_url:
+            targets = [(robot_channel, unit_id)] if robot_channel in wanted else []
+        else:
+            targets = [(robot, None) for robot in county_robots if robot in wanted]
+        for robot, group_unit in targets:
+            where = f"unit{group_unit}" if group_unit else "county"
+            group = groups.setdefault((event, robot, where), {
+                **common, "key": f"{event}:group:{where}:{robot}"[:200], "user_id": None, "channel": robot,
+                "unit_id": group_unit, "mentions": [], "not_before": now})
             if mobile and mobile not in group["mentions"]:
                 group["mentions"].append(mobile)
     for group in groups.values():
@@ -162,6 +221,46 @@ def fan_out(clock: Clock, channels: dict | None = None) -> tuple[int, int]:
     db.session.execute(update(Notification).where(Notification.id.in_(ids)).values(fanned_out_at=now))
     db.session.commit()
     return len(ids), created
+
+
+# -- 1b. the morning digest --------------------------------------------------------------
+
+
+def fold_digests(clock: Clock) -> int:
+    """Fold each person's due digest items into one delivery per channel; the number of digests. Commits.
+
+    The items become "folded" with ``digest_id`` naming their digest, in the
+    transaction that writes it; the digest is then sent (and retried) like any
+    delivery, so a failed digest is retried, not lost. Its key names the person,
+    the channel and the slot, so folding again adds nothing.
+    """
+    now = clock.now()
+    items = db.session.scalars(
+        select(Delivery).where(Delivery.digest.is_(True), Delivery.state == "pending", Delivery.not_before <= now)
+        .order_by(Delivery.user_id, Delivery.channel, Delivery.id)
+    ).all()
+    if not items:
+        return 0
+    batches: dict[tuple[int, str, datetime], list[Delivery]] = {}
+    for item in items:
+        batches.setdefault((item.user_id, item.channel, item.not_before), []).append(item)
+    made = 0
+    for (user_id, channel, slot), batch in batches.items():
+        local_day = slot.astimezone(clock.tz).date()
+        key = f"digest:{user_id}:{channel}:{slot.astimezone(clock.tz):%Y%m%d%H%M}"
+        subject, text = texts.digest(batch, local_day, short=channel == "sms",
+                                     portal_url=current_app.config.get("PORTAL_URL", ""))
+        stmt = insert_ignoring_duplicates(Delivery.__table__).on_conflict_do_nothing()
+        db.session.execute(stmt, [{
+            "key": key, "user_id": user_id, "channel": channel, "address": batch[0].address, "kind": "digest",
+            "subject": subject[:200], "text": text, "link": "/notifications", "state": "pending", "attempts": 0,
+            "last_error": "", "not_before": now, "created_at": now, "digest": False, "unit_id": None}])
+        digest_id = db.session.scalar(select(Delivery.id).where(Delivery.key == key))
+        db.session.execute(update(Delivery).where(Delivery.id.in_([i.id for i in batch]))
+                           .values(state="folded", digest_id=digest_id))
+        made += 1
+    db.session.commit()
+    return made
 
 
 # -- 2. send -------------------------------------------------------------------------
@@ -190,10 +289,31 @@ def claim(delivery_id: int, clock: Clock) -> Delivery | None:
     return db.session.get(Delivery, delivery_id, populate_existing=True) if claimed else None
 
 
+def _quiet_of(delivery: Delivery) -> str | None:
+    user = db.session.get(User, delivery.user_id) if delivery.user_id else None
+    return user.notify_quiet if user is not None else None
+
+
+def _channel_for(delivery: Delivery, channels: dict):
+    """The adapter: a unit's own robot for its group's rows, else the portal's channel of that name."""
+    if delivery.unit_id is not None:
+        from portal.models import Unit
+        from portal.notifications.channels import TIMEOUT, DingTalk, WeCom
+
+        unit = db.session.get(Unit, delivery.unit_id)
+        if unit is None or unit.robot_channel != delivery.channel or not unit.robot_url:
+            return None
+        timeout = float(current_app.config.get("NOTIFY_TIMEOUT") or TIMEOUT)
+        if unit.robot_channel == "wecom":
+            return WeCom(unit.robot_url, timeout=timeout)
+        return DingTalk(unit.robot_url, unit.robot_secret, timeout=timeout)
+    return channels.get(delivery.channel)
+
+
 def send_claimed(delivery: Delivery, clock: Clock, channels: dict) -> str:
     """Send a claimed delivery and record how it went ("sent", "retried" or "failed"). Commits."""
     config = current_app.config
-    channel = channels.get(delivery.channel)
+    channel = _channel_for(delivery, channels)
     outcome = "failed"
     if channel is None:
         delivery.state, delivery.last_error = "failed", f"未配置{texts.CHANNEL_LABELS[delivery.channel]}渠道。"
@@ -210,7 +330,7 @@ def send_claimed(delivery: Delivery, clock: Clock, channels: dict) -> str:
             if error.retry and delivery.attempts < MAX_ATTEMPTS:
                 later = clock.now() + BACKOFF[delivery.attempts - 1]
                 delivery.state, outcome = "pending", "retried"
-                delivery.not_before = sms_not_before(later, clock) if delivery.channel == "sms" else later
+                delivery.not_before = sms_not_before(later, clock, _quiet_of(delivery)) if delivery.channel == "sms" else later
             else:
                 delivery.state = "failed"
         except Exception as error:  # noqa: BLE001 - a fault in one adapter must not stop the others
@@ -227,7 +347,8 @@ def send_due(clock: Clock, channels: dict | None = None, limit: int = 200) -> Ro
     channels = available() if channels is None else channels
     result = Round(interrupted=fail_interrupted(clock))
     due = db.session.scalars(
-        select(Delivery.id).where(Delivery.state == "pending", Delivery.not_before <= clock.now())
+        select(Delivery.id).where(Delivery.state == "pending", Delivery.digest.is_(False),
+                                  Delivery.not_before <= clock.now())
         .order_by(Delivery.not_before, Delivery.id).limit(limit)
     ).all()
     for delivery_id in due:
@@ -249,6 +370,7 @@ def deliver(clock: Clock, channels: dict | None = None, rounds: int = 50) -> Rou
         total.created += created
         if fanned < BATCH:
             break
+    fold_digests(clock)
     for _round in range(rounds):
         batch = send_due(clock, channels)
         for name, value in batch.as_dict().items():

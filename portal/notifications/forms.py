@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from portal.core.forms import MultiSelect, NoMarkup, options, strip
 from portal.notifications.channels import email_address, mobile_number
-from portal.notifications.texts import PERSONAL_LABELS
+from portal.notifications.texts import KIND_LABELS, PERSONAL_LABELS
+
+# The kinds of notice an administrator may send outside the portal (tests and digests always go).
+SENDABLE_KINDS = [kind for kind in KIND_LABELS if kind not in ("test", "digest")]
 
 
 def _email(_form, field) -> None:
@@ -31,9 +34,21 @@ class PreferencesForm(FlaskForm):
     phone = StringField(_l("Mobile phone"), filters=[strip], validators=[Optional(), _mobile])
     channels = MultiSelect(_l("Remind me by"), choices=options((c, PERSONAL_LABELS[c]) for c in PERSONAL_LABELS))
 
+    digest = BooleanField(_l("Gather my e-mails and SMS into one morning digest"))
+    quiet = SelectField(_l("No SMS between"), choices=options([
+        ("", _l("The county's quiet hours")), ("none", _l("No quiet hours")), ("20:00-08:00", "20:00–08:00"),
+        ("21:00-07:00", "21:00–07:00"), ("22:00-07:00", "22:00–07:00"), ("22:00-08:00", "22:00–08:00"),
+        ("23:00-07:00", "23:00–07:00")]), default="")
+
     def limit_to(self, available) -> None:
         """Offer only the channels this portal has."""
         self.channels.choices = options((c, PERSONAL_LABELS[c]) for c in PERSONAL_LABELS if c in available)
+
+
+class KindsForm(FlaskForm):
+    """Which kinds of notice leave the portal (every kind by default; the bell always has them all)."""
+
+    kinds = MultiSelect(_l("Sent outside the portal"), choices=options((k, KIND_LABELS[k]) for k in SENDABLE_KINDS))
 
 
 class ChannelTestForm(FlaskForm):

@@ -155,7 +155,8 @@ def supervisors() -> list[int]:
 # -- where a person is reminded ---------------------------------------------------
 
 
-def save_preferences(actor: User, email: str, phone: str, channels: list[str], available) -> None:
+def save_preferences(actor: User, email: str, phone: str, channels: list[str], available, *, digest: bool = False,
+                     quiet: str | None = None) -> None:
     """The signed-in user's own addresses and channels (audited; the caller commits).
 
     Channels this portal does not have are kept as chosen, so a channel an
@@ -165,5 +166,5 @@ def save_preferences(actor: User, email: str, phone: str, channels: list[str], a
     from portal.notifications.channels import CHANNELS, mobile_number
 
     chosen = [c for c in CHANNELS if c in channels or (c not in available and c in (actor.notify_channels or CHANNELS))]
-    audit.apply_changes(actor, actor, {"email": email, "phone": mobile_number(phone) or phone, "notify_channels": chosen},
-                        "user.preferences")
+    audit.apply_changes(actor, actor, {"email": email, "phone": mobile_number(phone) or phone, "notify_channels": chosen,
+                                       "notify_digest": digest, "notify_quiet": quiet}, "user.preferences")

@@ -23,7 +23,6 @@ KIND_LABELS = {
     "card.red": "红牌",
     "recommitment.filed": "重新承诺待审",
     "recommitment.decided": "重新承诺结果",
-    "recommitment.overdue": "重新承诺待审（催办）",
     "node.rejected": "销号退回",
     "interview.proposed": "约谈提议",
     "interview.scheduled": "约谈安排",
@@ -31,6 +30,8 @@ KIND_LABELS = {
     "document.bulletin": "通报",
     "document.ranking": "排名",
     "test": "测试消息",
+    "digest": "每日汇总",
+    "recommitment.overdue": "重新承诺待审（催办）",
 }
 
 
@@ -65,6 +66,28 @@ def message(kind: str, title: str, body: str = "", link: str = "", *, portal_url
                          markdown=markdown),
         "sms": Message(subject=subject, text=sms_text(f"【{label}】{title}", url, sms_sign)),
     }
+
+
+def digest(items, day, *, short: bool = False, portal_url: str = "") -> tuple[str, str]:
+    """The morning digest of ``items`` (deliveries): (title, body), grouped by kind, oldest first.
+
+    ``short`` (SMS): the counts only, the body empty; the link to the bell is added by ``message``.
+    """
+    groups: dict[str, list] = {}
+    for item in items:
+        groups.setdefault(item.kind, []).append(item)
+    counts = "、".join(f"{KIND_LABELS.get(kind, '提醒')}{len(rows)}" for kind, rows in groups.items())
+    title = f"{day.month}月{day.day}日共{len(items)}条提醒"
+    if short:
+        return f"{title}：{counts}", ""
+    lines = []
+    for kind, rows in groups.items():
+        lines.append(f"{KIND_LABELS.get(kind, '提醒')}（{len(rows)}条）")
+        for row in rows:
+            url = absolute(row.link, portal_url)
+            lines.append(f"· {row.subject}" + (f"  {url}" if url else ""))
+        lines.append("")
+    return title, "\n".join(lines).strip()
 
 
 def sms_text(text: str, url: str = "", sign: str = "") -> str:

@@ -24,7 +24,7 @@ from portal.models import Delivery, Notification, User
 from portal.models.system import DELIVERY_CHANNELS, DELIVERY_STATES
 from portal.notifications import delivery
 from portal.notifications import services as notify
-from portal.notifications.forms import ChannelTestForm, PreferencesForm
+from portal.notifications.forms import SENDABLE_KINDS, ChannelTestForm, KindsForm, PreferencesForm
 from portal.notifications.texts import CHANNEL_LABELS, KIND_LABELS
 from portal.permissions import can_manage_org, requires
 
@@ -71,20 +71,30 @@ def preferences():
         form.email.data, form.phone.data = current_user.email, current_user.phone
         chosen = current_user.notify_channels
         form.channels.data = [c for c in available if chosen is None or c in chosen]
+        form.digest.data = current_user.notify_digest
+        quiet = current_user.notify_quiet
+        form.quiet.data = "" if quiet is None else (quiet or "none")
     elif form.validate():
+        quiet = {"": None, "none": ""}.get(form.quiet.data, form.quiet.data)
         notify.save_preferences(current_user, form.email.data or "", form.phone.data or "", form.channels.data or [],
-                                available)
+                                available, digest=bool(form.digest.data), quiet=quiet)
         db.session.commit()
         return flash_redirect(_("Your reminder settings are saved."), "success", url_for("notifications.preferences"))
     status = 422 if request.method == "POST" else 200
     return render_template("notifications/preferences.html", form=form, available=available,
-                           labels=CHANNEL_LABELS, quiet=get_quiet_hours()), status
+                           labels=CHANNEL_LABELS, quiet=get_quiet_hours(), digest_at=get_digest_at()), status
 
 
 def get_quiet_hours() -> str:
     from flask import current_app
 
     return current_app.config.get("SMS_QUIET_HOURS", "")
+
+
+def get_digest_at() -> str:
+    from flask import current_app
+
+    return current_app.config.get("NOTIFY_DIGEST_AT", "08:30")
 
 
 # -- the administrators' delivery log and channels ------------------------------------
@@ -148,11 +158,30 @@ def channels():
     return _channels_page(ChannelTestForm())
 
 
-def _channels_page(form, status: int = 200):
+def _channels_page(form, status: int = 200, kinds_form=None):
     from flask import current_app
 
+    from portal.models import Unit
+
+    if kinds_form is None:
+        kinds_form = KindsForm()
+        chosen = delivery.kinds_sent()
+        kinds_form.kinds.data = [k for k in SENDABLE_KINDS if chosen is None or k in chosen]
+    robots = db.session.scalars(select(Unit).where(Unit.robot_channel != "").order_by(Unit.sort_order, Unit.id)).all()
     return render_template("notifications/channels.html", available=delivery.available(), form=form,
-                           labels=CHANNEL_LABELS, config=current_app.config), status
+                           labels=CHANNEL_LABELS, config=current_app.config, kinds_form=kinds_form,
+                           unit_robots=robots), status
+
+
+@bp.route("/admin/channels/kinds", methods=["POST"])
+@requires(can_manage_org)
+def save_kinds():
+    form = KindsForm()
+    if not form.validate():
+        return _channels_page(ChannelTestForm(), 422, kinds_form=form)
+    delivery.save_kinds(current_user, form.kinds.data or [], get_clock())
+    db.session.commit()
+    return flash_redirect(_("Saved."), "success", url_for("notifications.channels"))
 
 
 @bp.route("/admin/channels/<any(email,wecom,dingtalk,sms):channel>/test", methods=["POST"])

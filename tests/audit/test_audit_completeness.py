@@ -207,6 +207,7 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "notifications.preferences": ("unit_staff", lambda c, n: {"email": "staff@qingxi.gov.cn", "phone": "13905510001",
                                                               "channels": []}),
     "notifications.resend": ("admin", lambda c, n: {}),
+    "notifications.save_kinds": ("admin", lambda c, n: {"kinds": ["card.red", "card.yellow"]}),
     "ledger.import_file": ("supervisor", lambda c, n: {"file": _upload("台账.xlsx", book([row(
         code="L-1", category="产业项目", theme="产业创新", lead_unit="本单位", unit="本单位", lead_leader="leader",
         responsible="unit_staff")]))}),

@@ -91,3 +91,65 @@ def test_the_channels_page_sends_a_test_message(app, login_as, clock, smtp_serve
     assert "企业微信群机器人渠道尚未配置" in unset.get_data(as_text=True)
     tests = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "delivery.test")).all()
     assert len(tests) == 2 and all(t.actor_name == "admin" for t in tests)
+
+
+def test_a_unit_gets_its_own_robot_and_the_secret_stays_out_of_the_audit(app, login_as, clock):
+    from portal.models import Unit
+
+    f.user("admin", roles=["admin"])
+    unit = f.unit("上派镇")
+    db.session.commit()
+    admin = login_as("admin")
+    url = f"/admin/units/{unit.id}/edit"
+    base = {"name": "上派镇", "short_name": "上派", "league_id": "", "head_name": "", "sort_order": "0", "is_active": "y"}
+    missing = admin.post(url, {**base, "robot_channel": "dingtalk", "robot_url": ""})
+    assert missing.status_code == 422 and "请填写机器人的Webhook地址" in missing.get_data(as_text=True)
+    bad = admin.post(url, {**base, "robot_channel": "dingtalk", "robot_url": "file:///etc/passwd"})
+    assert bad.status_code == 422 and "https://" in bad.get_data(as_text=True)
+    hook = "https://oapi.dingtalk.com/robot/send?access_token=tok123"
+    assert admin.post(url, {**base, "robot_channel": "dingtalk", "robot_url": hook, "robot_secret": "SECxyz"}).status_code == 303
+    assert admin.post(url, {**base, "robot_channel": "dingtalk", "robot_url": hook, "robot_secret": ""}).status_code == 303
+    db.session.expire_all()
+    saved = db.session.get(Unit, unit.id)
+    assert (saved.robot_channel, saved.robot_url, saved.robot_secret) == ("dingtalk", hook, "SECxyz")  # blank kept it
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "unit.robot")).all()
+    assert len(entries) == 1 and entries[0].after == {"channel": "dingtalk", "host": "oapi.dingtalk.com", "secret": True}
+    everything = " ".join(str(e.before) + str(e.after) + e.summary for e in db.session.scalars(select(AuditEntry)))
+    assert "tok123" not in everything and "SECxyz" not in everything
+    page = admin.client.get(url).get_data(as_text=True)
+    assert "SECxyz" not in page  # a password field shows nothing
+    assert admin.post(url, {**base, "robot_channel": ""}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Unit, unit.id).robot_url == "" and db.session.get(Unit, unit.id).robot_secret == ""
+
+
+def test_digest_and_quiet_hours_are_chosen_on_the_settings_page(app, login_as, clock, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver)
+    f.user("staff", unit=f.unit("上派镇"))
+    db.session.commit()
+    staff = login_as("staff")
+    page = staff.client.get("/notifications/preferences").get_data(as_text=True)
+    assert "每天08:30发送一条汇总" in page and "短信免打扰时段" in page and "全县设置：21:00-08:00" in page
+    assert staff.post("/notifications/preferences", {"channels": ["sms"], "digest": "y", "quiet": "none"}).status_code == 303
+    user = db.session.scalars(select(User).where(User.username == "staff")).one()
+    assert (user.notify_digest, user.notify_quiet) == (True, "")
+    assert staff.post("/notifications/preferences", {"channels": ["sms"], "quiet": "22:00-07:00"}).status_code == 303
+    db.session.expire_all()
+    user = db.session.scalars(select(User).where(User.username == "staff")).one()
+    assert (user.notify_digest, user.notify_quiet) == (False, "22:00-07:00")
+    assert staff.post("/notifications/preferences", {"quiet": "03:00-03:01"}).status_code == 422
+    assert staff.post("/notifications/preferences", {"quiet": ""}).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalars(select(User).where(User.username == "staff")).one().notify_quiet is None
+
+
+def test_the_administrator_chooses_the_kinds_sent(app, login_as, clock, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver)
+    f.user("admin", roles=["admin"])
+    db.session.commit()
+    admin = login_as("admin")
+    page = admin.client.get("/admin/channels").get_data(as_text=True)
+    assert "发送哪些提醒" in page and page.count('name="kinds"') == len(delivery.texts.KIND_LABELS) - 2
+    assert admin.post("/admin/channels/kinds", {"kinds": ["card.red", "card.yellow"]}, page="/admin/channels").status_code == 303
+    assert delivery.kinds_sent() == {"card.red", "card.yellow"}
+    assert admin.post("/admin/channels/kinds", {"kinds": ["test"]}, page="/admin/channels").status_code == 422

@@ -237,3 +237,102 @@ def test_notify_test_sends_one_message_and_says_how_it_went(app, clock, smtp_ser
     missing = _flask(app, clock, "notify", "test", "--channel", "wecom", "--to", "", **settings)
     assert missing.returncode == 1 and "not configured" in missing.stderr
     assert db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.kind == "test")) == 3
+
+
+# -- the morning digest, a person's quiet hours, a unit's own robot, the kinds sent ------------
+
+
+def test_a_digest_gathers_the_day_into_one_message_per_channel(app, clock, county, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver, DINGTALK_WEBHOOK_URL="", SMS_QUIET_HOURS="")
+    staff = county["staff"]
+    staff.notify_digest = True
+    db.session.commit()
+    sweep(clock.today(), clock)  # 10:00: a yellow card and a warning
+    db.session.commit()
+    assert delivery.deliver(clock).sent == 1  # only the leader's e-mail goes at once
+    items = [d for d in _deliveries() if d.user_id == staff.id]
+    assert {(d.channel, d.state, d.digest) for d in items} == {("email", "pending", True), ("sms", "pending", True)}
+    assert {d.not_before for d in items} == {datetime(2026, 6, 16, 8, 30, tzinfo=SHANGHAI)}
+    clock.set(datetime(2026, 6, 15, 16, 0, tzinfo=SHANGHAI))
+    notify.send([staff.id], "recommitment.decided", "重新承诺同意：完成征迁交地", now=clock.now(), key="recommit-decided:5")
+    db.session.commit()
+    delivery.deliver(clock)
+    clock.set(datetime(2026, 6, 16, 8, 29, tzinfo=SHANGHAI))
+    assert delivery.deliver(clock).sent == 0 and len(smtp_server.messages) == 1
+    clock.set(datetime(2026, 6, 16, 8, 30, tzinfo=SHANGHAI))
+    assert delivery.deliver(clock).sent == 2  # one e-mail, one SMS: three items each
+    digest = smtp_server.messages[-1]
+    assert digest["To"] == "liuxy@qingxi.gov.cn" and digest["Subject"] == "【每日汇总】6月16日共3条提醒"
+    body = digest.get_body(("plain",)).get_content()
+    assert "黄牌（1条）" in body and "到期预警（1条）" in body and "重新承诺结果（1条）" in body
+    assert "https://jd.qingxi.gov.cn/nodes/" in body
+    (sms,) = _sms(http_receiver)
+    assert sms.json()["content"].startswith("【清溪督查】【每日汇总】6月16日共3条提醒：") and len(sms.json()["content"]) <= 70
+    folded = [d for d in _deliveries() if d.state == "folded"]
+    assert len(folded) == 6 and len({d.digest_id for d in folded}) == 2
+    assert delivery.deliver(clock).sent == 0  # folded once, sent once
+    clock.set(datetime(2026, 6, 17, 8, 30, tzinfo=SHANGHAI))
+    assert delivery.deliver(clock).sent == 0  # nothing new: no empty digest
+
+
+def test_a_failed_digest_is_retried_not_lost(app, clock, county, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver, DINGTALK_WEBHOOK_URL="", SMTP_URL="", SMS_QUIET_HOURS="")
+    county["staff"].notify_digest = True
+    db.session.commit()
+    notify.send([county["staff"].id], "card.yellow", "节点“完成征迁交地”超期未销号，已记黄牌", now=clock.now(), key="card:3")
+    db.session.commit()
+    delivery.deliver(clock)
+    clock.set(datetime(2026, 6, 16, 8, 30, tzinfo=SHANGHAI))
+    http_receiver.answer(503, "busy")
+    assert delivery.deliver(clock).retried == 1
+    clock.set(clock.now() + timedelta(minutes=1))
+    assert delivery.deliver(clock).sent == 1
+    (digest,) = [d for d in _deliveries() if d.kind == "digest"]
+    assert (digest.state, digest.attempts) == ("sent", 2) and len(_sms(http_receiver)) == 2
+
+
+def test_a_person_may_keep_other_quiet_hours(app, clock, county, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver, DINGTALK_WEBHOOK_URL="", SMTP_URL="")
+    staff = county["staff"]
+    clock.set(datetime(2026, 6, 15, 21, 30, tzinfo=SHANGHAI))  # inside the county's 21:00–08:00
+    staff.notify_quiet = "22:00-07:00"
+    db.session.commit()
+    notify.send([staff.id], "card.red", "节点“完成征迁交地”已记红牌", now=clock.now(), key="card:4")
+    db.session.commit()
+    assert delivery.deliver(clock).sent == 1  # before their own 22:00
+    staff.notify_quiet = ""  # none at all
+    db.session.commit()
+    clock.set(datetime(2026, 6, 16, 3, 0, tzinfo=SHANGHAI))
+    notify.send([staff.id], "card.red", "节点“完成土地摘牌”已记红牌", now=clock.now(), key="card:5")
+    db.session.commit()
+    assert delivery.deliver(clock).sent == 1 and len(_sms(http_receiver)) == 2
+
+
+def test_a_units_own_robot_takes_its_peoples_reminders(app, clock, county, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver, SMTP_URL="", SMS_GATEWAY_URL="")
+    unit = county["unit"]
+    unit.robot_channel, unit.robot_url = "wecom", f"{http_receiver.url}/unit-robot?key=shangpai"
+    other = f.unit("三河镇")
+    far = f.user("sanhe", unit=other, phone="13905510009")
+    db.session.commit()
+    notify.send([county["staff"].id, far.id], "interview.scheduled", "约谈定于2026-06-18 15:00举行", now=clock.now(),
+                key="interview-scheduled:2")
+    db.session.commit()
+    assert delivery.deliver(clock).sent == 2
+    unit_robot = [r for r in http_receiver.requests if r.path == "/unit-robot"]
+    county_robot = _robot(http_receiver)
+    assert len(unit_robot) == 1 and unit_robot[0].json()["text"]["mentioned_mobile_list"] == [STAFF_PHONE]
+    assert len(county_robot) == 1 and county_robot[0].json()["at"]["atMobiles"] == ["13905510009"]
+    assert {(d.channel, d.unit_id) for d in _deliveries()} == {("wecom", unit.id), ("dingtalk", None)}
+
+
+def test_only_the_kinds_the_county_chose_leave_the_portal(app, clock, county, smtp_server, http_receiver):
+    _channels(app, smtp_server, http_receiver, DINGTALK_WEBHOOK_URL="", SMS_GATEWAY_URL="")
+    delivery.save_kinds(county["leader"], ["card.red"], clock)
+    db.session.commit()
+    sweep(clock.today(), clock)  # a yellow card and a warning: the bell only
+    db.session.commit()
+    assert delivery.deliver(clock).created == 0 and smtp_server.messages == []
+    notify.send([county["staff"].id], "card.red", "节点“完成征迁交地”已记红牌", now=clock.now(), key="card:6")
+    db.session.commit()
+    assert delivery.deliver(clock).sent == 1

@@ -73,6 +73,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "notifications.deliveries": ADMIN,
     "notifications.resend": ADMIN,
     "notifications.channels": ADMIN,
+    "notifications.save_kinds": ADMIN,
     "notifications.test_channel": ADMIN,  # the channel is not set up in the tests: 303 back with the reason
     "admin.policy": ADMIN,
     "admin.calendar": ADMIN,
