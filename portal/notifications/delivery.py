@@ -215,8 +215,10 @@ def fan_out(clock: Clock, channels: dict | None = None) -> tuple[int, int]:
     wanted_rows = personal + list(groups.values())
     created = 0
     if wanted_rows:
-        stmt = insert_ignoring_duplicates(Delivery.__table__).on_conflict_do_nothing()
-        created = max(0, db.session.connection().execute(stmt, wanted_rows).rowcount)
+        # RETURNING names the rows written (a duplicate key writes none): executemany's row count
+        # is not reliable on PostgreSQL.
+        stmt = insert_ignoring_duplicates(Delivery.__table__).on_conflict_do_nothing().returning(Delivery.__table__.c.id)
+        created = len(db.session.connection().execute(stmt, wanted_rows).all())
     ids = [row[0] for row in rows]
     db.session.execute(update(Notification).where(Notification.id.in_(ids)).values(fanned_out_at=now))
     db.session.commit()
