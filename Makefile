@@ -37,7 +37,7 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 
 test: install-test
-	scripts/services.sh redis postgresql fonts chromium nginx
+	scripts/services.sh redis postgresql fonts chromium nginx openssl
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgresql

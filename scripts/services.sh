@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the system parts the portal and its tests need are present and
 # running; install a missing one with apt-get (waiting for another install's
-# package lock first). Usage: services.sh redis postgresql fonts chromium nginx [package-lock]
+# package lock first). Usage: services.sh redis postgresql fonts chromium nginx openssl [package-lock]
 set -euo pipefail
 
 # Another apt-get or dpkg (unattended-upgrades, an admin's install) may hold
@@ -132,6 +132,11 @@ ensure_fonts() {
   command -v hb-subset >/dev/null || apt_install libharfbuzz-bin
 }
 
+ensure_openssl() {
+  # The reminder tests make a certificate for their TLS mail servers.
+  command -v openssl >/dev/null || apt_install openssl
+}
+
 ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }
@@ -154,6 +159,7 @@ for part in "$@"; do
     postgresql) ensure_postgresql ;;
     fonts) ensure_fonts ;;
     chromium) ensure_chromium ;;
+    openssl) ensure_openssl ;;
     nginx) ensure_nginx ;;
     package-lock) wait_for_package_lock $((SECONDS + APT_LOCK_WAIT)) ;;  # only wait for other installs
     *) echo "services: unknown part $part" >&2; exit 2 ;;

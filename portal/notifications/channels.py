@@ -136,6 +136,9 @@ class Email:
         except smtplib.SMTPResponseException as error:
             raise ChannelError(f"SMTP error {error.smtp_code} {_text(error.smtp_error)}",
                                retry=400 <= error.smtp_code < 500) from error
+        except smtplib.SMTPNotSupportedError as error:  # a setting, not a passing fault
+            raise ChannelError(f"SMTP server does not support it: {error} (does it need ?starttls=1, or smtps://?)",
+                               retry=False) from error
         except (smtplib.SMTPException, OSError) as error:  # refused, reset, time-out, TLS
             raise ChannelError(f"SMTP server unreachable: {error}", retry=True) from error
 

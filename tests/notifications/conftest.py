@@ -123,3 +123,54 @@ def smtp_server():
     controller.start()
     yield box
     controller.stop()
+
+
+@pytest.fixture
+def tls_certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (openssl), used as the mail server's and as the client's CA."""
+    import shutil
+    import subprocess
+
+    assert shutil.which("openssl"), "openssl is needed (scripts/services.sh installs it)"
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return key, cert
+
+
+@pytest.fixture
+def tls_smtp_server(tls_certificate):
+    """Two aiosmtpd servers with one certificate: STARTTLS required before login, and SMTPS (TLS from the start)."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    key, cert = tls_certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = Mailbox("127.0.0.1", free_port())
+    implicit = Mailbox("127.0.0.1", free_port())
+
+    class Handler:
+        def __init__(self, mailbox):
+            self.mailbox = mailbox
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            self.mailbox.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.mailbox.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.original_content))
+            return "250 OK"
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=auth_data.password == b"right-password", handled=False)
+
+    starttls = Controller(Handler(box), hostname=box.host, port=box.port, authenticator=authenticator,
+                          tls_context=context, require_starttls=True, auth_require_tls=True)
+    smtps = Controller(Handler(implicit), hostname=implicit.host, port=implicit.port, authenticator=authenticator,
+                       ssl_context=context, auth_require_tls=False)
+    starttls.start()
+    smtps.start()
+    yield box, implicit, str(cert)
+    starttls.stop()
+    smtps.stop()

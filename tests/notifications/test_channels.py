@@ -169,3 +169,22 @@ def test_channel_settings_are_checked_at_start():
                 {"SMS_QUIET_HOURS": "9pm-8am"}):
         with pytest.raises(ConfigError):
             channel_settings(bad)
+
+
+def test_email_over_starttls_and_smtps_with_the_countys_own_ca(tls_smtp_server):
+    starttls, implicit, ca = tls_smtp_server
+    secure = Email.from_url(f"smtp://duban:right-password@127.0.0.1:{starttls.port}?starttls=1",
+                            "督查室 <duban@qingxi.gov.cn>", ca_file=ca, timeout=5)
+    secure.send("wangming@qingxi.gov.cn", YELLOW["email"])
+    assert starttls.messages[0]["Subject"] == "【黄牌】节点“完成征迁交地”超期未销号，已记黄牌"
+    plain = Email.from_url(f"smtp://duban:right-password@127.0.0.1:{starttls.port}", "d@qingxi.gov.cn", timeout=5)
+    with pytest.raises(ChannelError) as refused:  # the server requires STARTTLS before anything else
+        plain.send("wangming@qingxi.gov.cn", YELLOW["email"])
+    assert refused.value.retry is False and len(starttls.messages) == 1
+    ssl_from_start = Email.from_url(f"smtps://duban:right-password@127.0.0.1:{implicit.port}", "d@qingxi.gov.cn",
+                                    ca_file=ca, timeout=5)
+    ssl_from_start.send("wangming@qingxi.gov.cn", YELLOW["email"])
+    assert len(implicit.messages) == 1
+    untrusted = Email.from_url(f"smtps://duban:right-password@127.0.0.1:{implicit.port}", "d@qingxi.gov.cn", timeout=5)
+    with pytest.raises(ChannelError, match="unreachable|certificate"):  # the system CAs do not know it
+        untrusted.send("wangming@qingxi.gov.cn", YELLOW["email"])
