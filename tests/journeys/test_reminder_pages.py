@@ -75,6 +75,22 @@ def test_a_phone_sets_its_channels_and_the_office_watches_the_log(app, clock, br
         page.locator("table.deliveries tr", has_text="HTTP 503").locator("button:text-is('重发')").click()
         page.wait_for_load_state()
         assert "将在一分钟内重新发送" in office.flash()
+        office.go(f"/admin/units/{unit.id}/edit")  # the unit's own group robot
+        page.select_option("#robot_channel", "dingtalk")
+        page.fill("#robot_url", "https://oapi.dingtalk.com/robot/send?access_token=shangpai")
+        page.fill("#robot_secret", "SECshangpai")
+        office.shot("unit-robot")
+        page.click("form.stack button[type=submit]")
+        page.wait_for_load_state()
+        office.go("/admin/channels")
+        assert "上派镇" in page.inner_text("main") and "oapi.dingtalk.com" in page.inner_text("main")
+        page.locator("h2:text-is('发送哪些提醒')").scroll_into_view_if_needed()
+        page.uncheck("input[name=kinds][value='node.due_soon']")
+        office.shot("kinds")
+        page.locator("form[action$='/admin/channels/kinds'] button[type=submit]").click()
+        page.wait_for_load_state()
+        assert "已保存" in office.flash()
         office.close()
+    assert delivery.kinds_sent() is not None and "node.due_soon" not in delivery.kinds_sent()
     assert smtp_server.messages[0]["To"] == "zhaogl@qingxi.gov.cn"
     assert delivery.deliver(clock).sent == 1
