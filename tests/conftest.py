@@ -441,3 +441,28 @@ def wait_until(predicate, timeout: float = 90, every: float = 0.5) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(every)
+
+
+def post_at_once(app, posts, **kwargs) -> list:
+    """POST every ``(client, url, data)`` at the same moment, each in its own thread with its own app
+    context (as each request of a real server has); the status codes, or the error a request raised."""
+    import threading
+
+    start = threading.Barrier(len(posts))
+    statuses: list = [None] * len(posts)
+
+    def post(i, client, url, data):
+        start.wait()
+        try:
+            with app.app_context():
+                statuses[i] = client.post(url, data=data, **kwargs).status_code
+        except Exception as error:  # noqa: BLE001 - shown in the caller's assertion
+            statuses[i] = repr(error)
+
+    threads = [threading.Thread(target=post, args=(i, *p)) for i, p in enumerate(posts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+

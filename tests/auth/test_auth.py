@@ -165,33 +165,14 @@ def test_english_is_available(client):
 
 def _parallel_logins(app, pairs, ip="203.0.113.9"):
     """POST every (username, password) at the same moment, each from its own browser; the statuses."""
-    import threading
+    from tests.conftest import AuthActions, post_at_once
 
-    from tests.conftest import AuthActions
-
-    browsers = []
+    posts = []
     for username, password in pairs:
         browser = app.test_client()
-        browsers.append((browser, AuthActions(browser).csrf("/login"), username, password))
-    start = threading.Barrier(len(browsers))
-    statuses = [None] * len(browsers)
-
-    def attempt(i, browser, token, username, password):
-        start.wait()
-        try:
-            with app.app_context():  # the thread's own, as each request of a real server has
-                response = browser.post("/login", data={"username": username, "password": password, "csrf_token": token},
-                                        environ_base={"REMOTE_ADDR": ip})
-            statuses[i] = response.status_code
-        except Exception as error:  # noqa: BLE001 - shown in the assertion
-            statuses[i] = repr(error)
-
-    threads = [threading.Thread(target=attempt, args=(i, *b)) for i, b in enumerate(browsers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
+        token = AuthActions(browser).csrf("/login")
+        posts.append((browser, "/login", {"username": username, "password": password, "csrf_token": token}))
+    return post_at_once(app, posts, environ_base={"REMOTE_ADDR": ip})
 
 
 def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(app, auth):

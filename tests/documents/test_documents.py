@@ -104,13 +104,18 @@ def test_interview_notice_is_numbered_archived_and_escapes_titles(login_as, app,
     assert login_as("staff").post(f"/interviews/{interview.id}/notice", page="/").status_code == 403
 
 
-def test_changed_arrangements_need_a_new_notice_issued_by_post(login_as, app, township):
-    """M #5: opening the PDF after the arrangements changed used to number and archive a new notice."""
+def _scheduled_red_interview() -> Interview:
     interview = db.session.scalars(select(Interview).where(Interview.trigger == "red")).first()
     interview.state = "scheduled"
     interview.scheduled_for = datetime(2026, 6, 18, 7, 0, tzinfo=UTC)
     interview.place = "县委县政府督查室会议室"
     db.session.commit()
+    return interview
+
+
+def test_changed_arrangements_need_a_new_notice_issued_by_post(login_as, app, township):
+    """M #5: opening the PDF after the arrangements changed used to number and archive a new notice."""
+    interview = _scheduled_red_interview()
     sup = login_as("sup")
     page = f"/interviews/{interview.id}"
     assert "签发约谈通知" in sup.client.get(page).get_data(as_text=True)
@@ -131,35 +136,16 @@ def test_changed_arrangements_need_a_new_notice_issued_by_post(login_as, app, to
 
 
 def test_a_double_click_on_issue_numbers_one_notice(login_as, app, township):
-    """Two POSTs at the same moment (a double click, two supervisors): one number, both land on it."""
-    import threading
+    """Three POSTs at the same moment (a double click, two supervisors): one number, all land on it."""
+    from tests.conftest import post_at_once
 
-    interview = db.session.scalars(select(Interview).where(Interview.trigger == "red")).first()
-    interview.state = "scheduled"
-    interview.scheduled_for = datetime(2026, 6, 18, 7, 0, tzinfo=UTC)
-    interview.place = "县委县政府督查室会议室"
-    db.session.commit()
+    interview = _scheduled_red_interview()
     url = f"/interviews/{interview.id}/notice"
     clicks = []
     for _ in range(3):
         sup = login_as("sup")  # each its own browser and session
-        clicks.append((sup.client, sup.csrf(f"/interviews/{interview.id}")))
-    start = threading.Barrier(len(clicks))
-    statuses = [None] * len(clicks)
-
-    def click(i, browser, token):
-        start.wait()
-        try:
-            with app.app_context():
-                statuses[i] = browser.post(url, data={"csrf_token": token}).status_code
-        except Exception as error:  # noqa: BLE001 - shown in the assertion
-            statuses[i] = repr(error)
-
-    threads = [threading.Thread(target=click, args=(i, *c)) for i, c in enumerate(clicks)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        clicks.append((sup.client, url, {"csrf_token": sup.csrf(f"/interviews/{interview.id}")}))
+    statuses = post_at_once(app, clicks)
     assert statuses == [303] * len(clicks), statuses
     db.session.expire_all()
     notices = db.session.scalars(select(Document).where(Document.kind == "notice")).all()
