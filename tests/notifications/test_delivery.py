@@ -336,3 +336,22 @@ def test_only_the_kinds_the_county_chose_leave_the_portal(app, clock, county, sm
     notify.send([county["staff"].id], "card.red", "节点“完成征迁交地”已记红牌", now=clock.now(), key="card:6")
     db.session.commit()
     assert delivery.deliver(clock).sent == 1
+
+
+@pytest.mark.slow
+def test_a_sweep_on_the_command_line_reaches_the_mail_server_through_a_real_worker(app, clock, county, smtp_server,
+                                                                                     http_receiver, redis, tmp_path):
+    """The deployed path: the sweep commits its notices, the commit queues the delivery job, a worker sends."""
+    settings = {k: str(v) for k, v in _channels(app, smtp_server, http_receiver, DINGTALK_WEBHOOK_URL="").items()}
+    log = tmp_path / "worker.log"
+    worker = start_worker(app, clock, log=log, **settings)
+    try:
+        result = _flask(app, clock, "sweep", **settings)
+        assert result.returncode == 0 and "yellow=1" in result.stdout, result.stderr
+        assert wait_until(lambda: len(smtp_server.messages) == 3 and len(_sms(http_receiver)) == 2, timeout=60), \
+            log.read_text()[-3000:]
+    finally:
+        stop(worker)
+    assert sorted(m["To"] for m in smtp_server.messages) == ["liqiang@qingxi.gov.cn", "liuxy@qingxi.gov.cn",
+                                                            "liuxy@qingxi.gov.cn"]
+    assert {d.state for d in _deliveries()} == {"sent"}
