@@ -29,6 +29,12 @@ def period_bounds(kind: str, day: date) -> tuple[date, date]:
     raise ValueError(f"unknown period {kind!r}")
 
 
+def last_complete(kind: str, today: date) -> date:
+    """A day of the last period of ``kind`` that has ended by ``today``: where rankings open (SPEC rule 14)."""
+    start, _ = period_bounds(kind, today)
+    return start - timedelta(days=1)
+
+
 def previous_period(kind: str, start: date) -> tuple[date, date]:
     return period_bounds(kind, start - timedelta(days=1))
 

@@ -60,13 +60,18 @@ def flash_redirect(message: str, category: str, url: str):
     return redirect(url, 303)
 
 
-def period_args():
-    """(period, day) from ``?period=…&date=…``, or an error response (400) in the user's language."""
+def period_args(default_day=None):
+    """(period, day) from ``?period=…&date=…``, or an error response (400) in the user's language.
+
+    Without a date, ``default_day(kind, today)`` chooses it (rankings open on the
+    last complete period); without that, today.
+    """
     kind = request.args.get("period", "week")
     if kind not in PERIODS:
         return None, render_error(400, _("period must be week, month, quarter or year."))
+    today = get_clock().today()
     try:
-        day = arg_date("date", get_clock().today())
+        day = arg_date("date", default_day(kind, today) if default_day else today)
     except BadArgument as bad:
         return None, render_error(400, bad.message)
     return (kind, day), None

@@ -12,7 +12,7 @@ from portal.models import CardEvent, Interview, Node, Project, Unit
 from portal.rankings.services import completion_by_category, league_tables
 
 
-def bulletin_context(start: date, end: date, ranking_kind: str | None) -> dict:
+def bulletin_context(start: date, end: date, ranking_kind: str | None, *, today: date) -> dict:
     """Totals by category, the period's new yellow and red cards, key supervision, league tables."""
     new_cards = db.session.scalars(
         select(CardEvent)
@@ -28,7 +28,7 @@ def bulletin_context(start: date, end: date, ranking_kind: str | None) -> dict:
         .order_by(Node.deadline, Node.id)
     ).all()
     categories = completion_by_category(start.year, end)
-    tables = league_tables(ranking_kind, start)[1] if ranking_kind else []
+    tables = league_tables(ranking_kind, start, today=today)[1] if ranking_kind else []
     return {
         "categories": categories,
         "chart": completion_chart(categories),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -33,7 +33,7 @@ from portal.documents import content
 from portal.documents.render import render_pdf
 from portal.models import Document, Interview, JobRun, Project, Unit, User, UserRole
 from portal.notifications import services as notify
-from portal.rankings.services import league_tables
+from portal.rankings.services import TIE_BREAK, league_tables
 
 KIND_PREFIX = {"notice": "约", "bulletin": "通", "ranking": "排", "ledger": "账"}
 
@@ -237,11 +237,11 @@ def _ledger_pdf(title: str, nodes, clock: Clock) -> bytes:
 
 def ranking_pdf(kind: str, day: date, doc_number: str | None = None, *, clock: Clock) -> bytes:
     """The league ranking for leaders (SPEC rule 7), as printed and as published every Monday."""
-    (start, end), tables = league_tables(kind, day)
+    (start, end), tables = league_tables(kind, day, today=clock.today())
     label = period_label(kind, start, end)
     return render_pdf(
         "documents/ranking.html", title=f"{label}节点工作联赛排名", office=office_name(), doc_number=doc_number,
-        period_label=label, tables=tables, issued_on=clock.today(),
+        period_label=label, tables=tables, issued_on=clock.today(), tie_break=TIE_BREAK,
     )
 
 
@@ -277,7 +277,8 @@ def render_bulletin(document: Document, doc_number: str | None, *, clock: Clock)
     start, end = document.period_start, document.period_end
     return render_pdf("documents/bulletin.html", title=document.title, office=office_name(), doc_number=doc_number,
                       issued_on=clock.today(), document=document, start=start, end=end, clock=clock,
-                      **content.bulletin_context(start, end, ranking))
+                      tie_break=TIE_BREAK,
+                      **content.bulletin_context(start, end, ranking, today=min(end + timedelta(days=1), clock.today())))
 
 
 def publish_bulletin(document_id: int, *, clock: Clock, progress=lambda percent, message: None) -> Document:

@@ -10,6 +10,7 @@ from portal import permissions
 from portal.core.clock import get_clock
 from portal.core.errors import Refused, render_error
 from portal.core.extensions import db
+from portal.core.periods import last_complete
 from portal.core.web import load_or_403, period_args
 from portal.documents import services
 from portal.documents.forms import BulletinForm
@@ -85,8 +86,8 @@ def project_ledger(project_id: int):
 @bp.route("/rankings/export.pdf")
 @login_required
 def ranking_pdf():
-    """The league ranking as printed for leaders (SPEC section 6: same arguments as /rankings)."""
-    parsed, error = period_args()
+    """The league ranking as printed for leaders (SPEC section 6: same arguments and default as /rankings)."""
+    parsed, error = period_args(last_complete)
     if error:
         return error
     kind, day = parsed

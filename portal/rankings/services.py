@@ -1,4 +1,9 @@
-"""League rankings (SPEC rule 7) and completion figures, from card events only."""
+"""League rankings (SPEC rules 7 and 14) and completion figures.
+
+Scores come from card events only; the on-time rate from the nodes due in
+the period (rule 14), so that a unit with late nodes never ties with one
+that had nothing due, and a red card never sits beside 100 %.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, not_, or_, select
 
 from portal.core.database import report_rows
 from portal.core.extensions import db
@@ -21,7 +26,12 @@ def on_time_share(green: int, yellow: int) -> float | None:
 
 
 class UnitScore(NamedTuple):
-    """What the cards of one unit add up to in a period (a tuple: a province builds 20,000 per ranking)."""
+    """What the cards of one unit add up to in a period (a tuple: a province builds 20,000 per ranking).
+
+    ``due``: the unit's nodes judged in the period — due in it (by the day
+    before today, or signed off), or carded yellow or red in it; ``on_time``:
+    those of them that earned their green card.
+    """
 
     unit_id: int
     name: str
@@ -30,11 +40,13 @@ class UnitScore(NamedTuple):
     green: int = 0
     yellow: int = 0
     red: int = 0
+    due: int = 0
+    on_time: int = 0
 
     @property
     def on_time_rate(self) -> float | None:
-        """Green cards among the nodes judged in the period (green or yellow); None if none were."""
-        return on_time_share(self.green, self.yellow)
+        """On time among the nodes due in the period (rule 14); None when nothing was due."""
+        return self.on_time / self.due if self.due else None
 
 
 @dataclass(slots=True)
@@ -42,6 +54,8 @@ class RankedRow:
     rank: int
     unit: UnitScore
     previous_rank: int | None = None
+    ytd_score: int | None = None  # the year to date, up to the period's end
+    is_last: bool = False  # 末位: the last rank of its league, when the league is not all equal
 
     @property
     def movement(self) -> int | None:
@@ -49,17 +63,24 @@ class RankedRow:
         return None if self.previous_rank is None else self.previous_rank - self.rank
 
 
-def rank(scores: list[UnitScore]) -> list[RankedRow]:
-    """Rank the units of one league.
+TIE_BREAK = ("同分时依次比较：本期到期节点按时完成率高者在前（本期无到期节点视为按时），"
+             "黄牌少者在前，红牌少者在前；各项均相同的单位并列，下一名次空缺。")
 
-    Order: higher score first; on a tie, the higher on-time rate (a unit with
-    no node judged in the period counts as 0 %); then fewer red cards. Units
-    equal on all three share a rank and the next rank is skipped (1, 2, 2, 4);
-    within a shared rank they are listed in the unit list's order.
+
+def rank(scores: list[UnitScore]) -> list[RankedRow]:
+    """Rank the units of one league (SPEC rules 7 and 14).
+
+    Order: higher score first; on a tie, the higher on-time rate over the
+    nodes due in the period (a unit with nothing due missed nothing: it counts
+    as on time, ahead of one with late nodes); then fewer yellow cards; then
+    fewer red cards. Units equal on all four share a rank and the next rank is
+    skipped (1, 2, 2, 4); within a shared rank they are listed in the unit
+    list's order. The last rank is 末位 unless everyone shares it.
     """
 
     def key(s: UnitScore):
-        return (-s.score, -(s.on_time_rate or 0.0), s.red)
+        rate = s.on_time_rate
+        return (-s.score, -(1.0 if rate is None else rate), s.yellow, s.red)
 
     # Each unit's key is computed once (10,000 units in a province).
     ordered = sorted(((key(s), s.sort_order, s.name, i) for i, s in enumerate(scores)))
@@ -68,6 +89,9 @@ def rank(scores: list[UnitScore]) -> list[RankedRow]:
     for position, (k, _, _, i) in enumerate(ordered, start=1):
         rows.append(RankedRow(rows[-1].rank if rows and k == previous else position, scores[i]))
         previous = k
+    if rows and rows[-1].rank > 1:
+        for row in rows:
+            row.is_last = row.rank == rows[-1].rank
     return rows
 
 
@@ -76,11 +100,44 @@ def active_units():
     return report_rows(select(Unit.id, Unit.name, Unit.sort_order, Unit.league_id).where(Unit.is_active))
 
 
-def unit_scores(start: date, end: date, units=None) -> dict[int, UnitScore]:
+def _due_counts(start: date, end: date, today: date) -> dict[int, tuple[int, int]]:
+    """Per unit, (nodes judged in [start, end], of them on time), in one GROUP BY over nodes.
+
+    Judged: due in the period — by yesterday if still open (a node due today
+    is not late yet), or signed off — or given a yellow or red card in it (a
+    node due earlier that went red this week counts this week). Never judged:
+    a node closed without a card (before go-live, or its card withdrawn), and
+    with a go-live date set, a node due before it.
+    """
+    from portal.models.policy import go_live_on
+
+    carded = (
+        select(CardEvent.node_id)
+        .where(CardEvent.colour.in_(("yellow", "red")), CardEvent.is_withdrawn.is_(False),
+               CardEvent.effective_date.between(literal(start, literal_execute=True), literal(end, literal_execute=True)))
+    )
+    deadline = Node.effective_deadline
+    due = and_(deadline.between(literal(start, literal_execute=True), literal(end, literal_execute=True)),
+               or_(Node.status == "done", deadline < literal(today, literal_execute=True)))
+    judged = and_(or_(due, Node.id.in_(carded)), not_(and_(Node.status == "done", Node.card == "none")))
+    go_live = go_live_on()
+    if go_live is not None:
+        judged = and_(judged, deadline >= literal(go_live, literal_execute=True))
+    return {
+        unit_id: (int(count), int(green or 0))
+        for unit_id, count, green in report_rows(
+            select(Node.unit_id, func.count(Node.id), func.sum(case((Node.card == "green", 1), else_=0)))
+            .where(judged).group_by(Node.unit_id)
+        )
+    }
+
+
+def unit_scores(start: date, end: date, units=None, today: date | None = None) -> dict[int, UnitScore]:
     """Every active unit's score in [start, end], in one GROUP BY over card events.
 
     Withdrawn cards do not count; units without cards score 0. ``units`` (from
-    ``active_units``) saves reading the unit list again.
+    ``active_units``) saves reading the unit list again. With ``today``, the
+    nodes due in the period are counted too (``UnitScore.due``/``on_time``).
     """
     totals = {
         row[0]: row[1:]
@@ -101,12 +158,15 @@ def unit_scores(start: date, end: date, units=None) -> dict[int, UnitScore]:
             .group_by(CardEvent.unit_id)
         )
     }
+    due = _due_counts(start, end, today) if today is not None else {}
     scores = {}
     none = (0, 0, 0, 0)
     for unit_id, name, sort_order, *_ in active_units() if units is None else units:
         score, green, yellow, red = totals.get(unit_id, none)
+        judged, on_time = due.get(unit_id, (0, 0))
         scores[unit_id] = UnitScore(
             unit_id, name, sort_order, int(score or 0), int(green or 0), int(yellow or 0), int(red or 0),
+            judged, on_time,
         )
     return scores
 
@@ -118,19 +178,25 @@ class LeagueTable:
     rows: list[RankedRow] = field(default_factory=list)
 
 
-def league_tables(kind: str, day: date) -> tuple[tuple[date, date], list[LeagueTable]]:
-    """The league tables for the period of ``kind`` containing ``day``, with movement."""
+def league_tables(kind: str, day: date, *, today: date) -> tuple[tuple[date, date], list[LeagueTable]]:
+    """The league tables for the period of ``kind`` containing ``day``, with movement and the year to date.
+
+    Only units in a league are ranked (rule 14): the supervision office, the
+    county government and other units outside the leagues are never ranked.
+    ``today`` decides which nodes are due yet (see ``_due_counts``).
+    """
     start, end = period_bounds(kind, day)
-    units = active_units()
-    now = unit_scores(start, end, units)
-    before = unit_scores(*previous_period(kind, start), units)
+    units = [u for u in active_units() if u.league_id is not None]
+    now = unit_scores(start, end, units, today)
+    before = unit_scores(*previous_period(kind, start), units, today)
+    year_start = date(end.year, 1, 1)
+    ytd = now if start == year_start else unit_scores(year_start, end, units)
     leagues = db.session.execute(select(League.id, League.name).order_by(League.sort_order, League.id)).all()
-    groups: dict[int | None, list[int]] = {}
+    groups: dict[int, list[int]] = {}
     for unit in units:
         groups.setdefault(unit.league_id, []).append(unit.id)
     tables = []
-    named = [(league_id, name) for league_id, name in leagues] + ([(None, "未分组单位")] if None in groups else [])
-    for league_id, name in named:
+    for league_id, name in leagues:
         ids = groups.get(league_id, [])
         if not ids:
             continue
@@ -138,6 +204,7 @@ def league_tables(kind: str, day: date) -> tuple[tuple[date, date], list[LeagueT
         earlier = {r.unit.unit_id: r.rank for r in rank([before[i] for i in ids])}
         for row in rows:
             row.previous_rank = earlier.get(row.unit.unit_id)
+            row.ytd_score = ytd[row.unit.unit_id].score
         tables.append(LeagueTable(league_id, name, rows))
     return (start, end), tables
 

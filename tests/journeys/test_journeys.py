@@ -437,9 +437,10 @@ def test_leader_approves_a_re_commitment_reads_the_dashboard_and_the_ranking(app
         assert "上派镇" in page.inner_text("main") and "三河镇" in page.inner_text("main")
         j.shot("ranking")
         href = page.locator("a.button:has-text('PDF')").get_attribute("href")
-        assert "period=week" in href
+        assert "period=week" in href and "date=2026-06-14" in href  # the last complete week (rule 14)
         ranking = pdftotext(j.fetch_pdf(href))
-        assert "2026年第25周" in ranking and "乡镇联赛" in ranking and "上派镇" in ranking and "三河镇" in ranking
+        assert "2026年第24周" in ranking and "乡镇联赛" in ranking and "上派镇" in ranking and "三河镇" in ranking
+        assert "全年累计" in ranking and "同分时依次比较" in ranking
         j.close()
 
     fresh()

@@ -23,19 +23,21 @@ def test_period_bounds_iso_weeks_across_the_year_end():
 
 def test_rule7_rank_ties_break_on_on_time_rate_then_red_cards():
     rows = rank([
-        UnitScore(1, "甲", score=3, green=3, yellow=1),          # 75 %
-        UnitScore(2, "乙", score=3, green=3, yellow=0),          # 100 %
-        UnitScore(3, "丙", score=3, green=3, yellow=0, red=1),   # 100 %, one red
-        UnitScore(4, "丁", score=5, green=5),
-        UnitScore(5, "戊", score=3, green=3, yellow=0),          # equal to 乙 on all three
+        UnitScore(1, "甲", score=3, green=3, yellow=1, due=4, on_time=3),   # 75 %
+        UnitScore(2, "乙", score=3, green=3, yellow=0, due=3, on_time=3),   # 100 %
+        UnitScore(3, "丙", score=3, green=3, yellow=0, red=1, due=4, on_time=3),   # the red card's node due too: 75 %
+        UnitScore(4, "丁", score=5, green=5, due=5, on_time=5),
+        UnitScore(5, "戊", score=3, green=3, yellow=0, due=3, on_time=3),   # equal to 乙 on all four
     ])
+    # 丙 and 甲 tie on score and 75 %: 丙 has fewer yellow cards (rule 14), its red card comes after.
     assert [(r.rank, r.unit.name) for r in rows] == [(1, "丁"), (2, "乙"), (2, "戊"), (4, "丙"), (5, "甲")]
 
 
-def test_rule7_rank_units_without_judged_nodes_count_as_zero_percent():
-    rows = rank([UnitScore(1, "甲", score=0), UnitScore(2, "乙", score=0, green=1, yellow=1, red=0)])
-    assert [r.unit.name for r in rows] == ["乙", "甲"]
-    assert rows[1].unit.on_time_rate is None
+def test_rule14_units_with_nothing_due_rank_ahead_of_late_ones():
+    """Rule 7 counted a unit with nothing judged as 0 %; rule 14 as on time: it missed nothing."""
+    rows = rank([UnitScore(1, "甲", score=0), UnitScore(2, "乙", score=0, green=1, yellow=1, due=2, on_time=1)])
+    assert [r.unit.name for r in rows] == ["甲", "乙"]
+    assert rows[0].unit.on_time_rate is None
 
 
 def _card(node, colour, points, day, withdrawn=False):
@@ -57,12 +59,12 @@ def test_rule7_league_tables_sum_cards_skip_withdrawn_and_show_movement(app):
     _card(nb, "green", 3, date(2026, 6, 16), withdrawn=True)
     _card(nc, "yellow", 0, date(2026, 6, 17))
     db.session.commit()
-    (start, end), tables = league_tables("week", date(2026, 6, 17))
+    (start, end), tables = league_tables("week", date(2026, 6, 17), today=date(2026, 6, 22))
     assert (start, end) == (date(2026, 6, 15), date(2026, 6, 21))
     by_name = {t.name: t for t in tables}
     town = [(r.rank, r.unit.name, r.unit.score, r.movement) for r in by_name["乡镇联赛"].rows]
-    # 乙 and 丙 tie on all three criteria (0 points, 0 % on time, no red): they share rank 2.
-    assert town == [(1, "甲镇", 1, 1), (2, "丙镇", 0, 0), (2, "乙镇", 0, -1)]
+    # 乙 and 丙 tie on points (0); 乙 had nothing due, 丙 a late node with a yellow card (rule 14): 乙 is second.
+    assert town == [(1, "甲镇", 1, 1), (2, "乙镇", 0, -1), (3, "丙镇", 0, -1)]
     assert [(r.rank, r.unit.name, r.unit.score) for r in by_name["园区联赛"].rows] == [(1, "开发区", 0)]  # a league of one
 
 
@@ -73,7 +75,7 @@ def test_week_one_spans_the_new_year(app):
     _card(node, "green", 1, date(2025, 12, 30))
     _card(node, "yellow", -1, date(2026, 1, 2))
     db.session.commit()
-    (_, _), tables = league_tables("week", date(2026, 1, 1))
+    (_, _), tables = league_tables("week", date(2026, 1, 1), today=date(2026, 1, 5))
     row = tables[0].rows[0]
     assert (row.unit.score, row.unit.green, row.unit.yellow) == (0, 1, 1)
 
