@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.health.views import bp as health_bp
     from portal.interviews.views import bp as interviews_bp
     from portal.ledger.views import bp as ledger_bp
+    from portal.main import views as main
     from portal.main.views import bp as main_bp
     from portal.nodes.views import bp as nodes_bp
     from portal.notifications import views as notifications
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp, sweeps_bp, recommitments_bp, notifications.bp, rankings_bp, documents_bp, interviews_bp, dashboard_bp, ledger_bp):
         app.register_blueprint(blueprint)
     notifications.init_app(app)
+    main.init_app(app)
 
     from portal.ops import cli
 

@@ -230,3 +230,15 @@ def change_password(user: User, current: str, new: str, ip: str, user_agent: str
     audit.record(user, "user.password_change", user, summary=user.username,
                  before={"must_change_password": forced}, after={"must_change_password": False})
     return token
+
+
+def landing_url(user) -> str:
+    """Where a login lands: unit staff on their unit's board (where their day's work is; the
+    workbench is one click away in the top bar, with its to-do badge), everyone else on the workbench."""
+    from flask import url_for
+
+    from portal import permissions
+
+    if user.has_role("unit_staff") and user.unit_id and not permissions.can_view_all_units(user):
+        return url_for("boards.board", unit_id=user.unit_id)
+    return url_for("main.home")

@@ -46,7 +46,7 @@ def _password_first():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+        return redirect(services.landing_url(current_user))
     form = LoginForm()
     status = 200
     if request.method == "POST":
@@ -80,7 +80,7 @@ def login():
                 db.session.commit()
                 if user.must_change_password:
                     return redirect(url_for("auth.change_password", next=safe_next(request.args.get("next"))))
-                return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+                return redirect(safe_next(request.args.get("next")) or services.landing_url(user))
     return render_template("auth/login.html", form=form), status
 
 
@@ -118,7 +118,7 @@ def change_password():
                 session["sid"] = token
                 db.session.commit()
                 flash(_("Your password has been changed. Other sessions of your account have ended."), "success")
-                return redirect(safe_next(request.args.get("next")) or url_for("main.home"), 303)
+                return redirect(safe_next(request.args.get("next")) or services.landing_url(user), 303)
     return render_template("auth/change_password.html", form=form, forced=user.must_change_password), status
 
 
