@@ -5,6 +5,7 @@ from datetime import timedelta
 from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
+from portal.audit import labels
 from portal.core.clock import get_clock
 from portal.core.extensions import db
 from portal.core.inputs import arg_date, arg_id, arg_page
@@ -47,7 +48,8 @@ def index():
     object_types = [t for (t,) in db.session.execute(select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type))]
     return render_template(
         "audit/index.html",
-        rows=rows,
+        rows=[(e, labels.sentence(e), labels.changes(e)) for e in rows],
+        actions=labels.ACTIONS,
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),

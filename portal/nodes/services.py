@@ -10,8 +10,11 @@ writes the audit log.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import permissions
@@ -81,9 +84,20 @@ def attach(actor: User, node: Node, uploads: list[tuple[str, bytes]], *, kind: s
     return rows
 
 
-def node_page(node_id: int) -> tuple[Node | None, list[AuditEntry]]:
+@dataclass(frozen=True)
+class HistoryRow:
+    """One line of a node's history as people read it."""
+
+    at: datetime
+    text: str  # 刘晓燕 提交销号：完成征迁交地
+    changes: list  # (field, before, after)
+    action: str
+
+
+def node_page(node_id: int) -> tuple[Node | None, list[HistoryRow]]:
     """The node with everything its page shows (project, unit, person, progress, evidence, cards,
-    re-commitments) and its last 100 history entries; (None, []) when there is no such node."""
+    re-commitments) and its last 100 history entries — the node's own and those of its cards,
+    re-commitments, progress and evidence — as sentences; (None, []) when there is no such node."""
     node = db.session.scalars(
         select(Node)
         .where(Node.id == node_id)
@@ -99,10 +113,18 @@ def node_page(node_id: int) -> tuple[Node | None, list[AuditEntry]]:
     ).first()
     if node is None:
         return None, []
-    history = db.session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.object_type == "node", AuditEntry.object_id == node.id)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(100)
+    from portal.audit import labels
+
+    related = {
+        "node": [node.id],
+        "card_event": [c.id for c in node.card_events],
+        "recommitment": [r.id for r in node.recommitments],
+        "progress_entry": [p.id for p in node.progress_entries],
+        "evidence": [e.id for e in node.evidence],
+    }
+    which = or_(*(and_(AuditEntry.object_type == kind, AuditEntry.object_id.in_(ids))
+                  for kind, ids in related.items() if ids))
+    entries = db.session.scalars(
+        select(AuditEntry).where(which).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(100)
     ).all()
-    return node, history
+    return node, [HistoryRow(e.at, labels.sentence(e), labels.changes(e), e.action) for e in entries]
