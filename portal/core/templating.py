@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
@@ -44,6 +45,16 @@ DELIVERY_STATE_LABELS = {
 }
 
 
+def money(value) -> str:
+    """An amount as offices write it: thousands separated, two decimals (44,554.00); "—" for none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (ArithmeticError, ValueError):
+        return str(value)
+
+
 def _json_text(value) -> str:
     """Before/after values as readable JSON (Chinese kept, HTML escaped by Jinja)."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -65,6 +76,7 @@ def _label_of(name: str, labels: dict):
 
 def init_app(app) -> None:
     app.jinja_env.filters["json_text"] = _json_text
+    app.jinja_env.filters["money"] = money
     app.jinja_env.globals.update(
         timedelta=timedelta,
         role_label=_label_of("role", ROLE_LABELS),

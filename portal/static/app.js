@@ -46,6 +46,16 @@
     }
   });
 
+  // The keyboard move control: the select shows the card's column; arrows pick a
+  // legal target and Enter moves the card (a select does not submit by itself).
+  document.addEventListener("keydown", function (event) {
+    var select = event.target;
+    if (event.key !== "Enter" || !select.matches || !select.matches(".move-form select[name=status]")) { return; }
+    if (!select.value) { return; }
+    event.preventDefault();
+    select.form.requestSubmit();
+  });
+
   // htmx: refusals (403, 409, 422) come back with a fragment the user can read.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;

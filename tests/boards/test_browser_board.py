@@ -98,6 +98,24 @@ def test_keyboard_move_without_a_mouse(app, township_two_nodes):
     assert db.session.get(Node, township_two_nodes["first"]).status == "doing"
 
 
+def test_arrows_then_enter_move_a_card(app, township_two_nodes):
+    """N #7: the control shows the card's column first, so the arrow keys choose a target and Enter moves it."""
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        login(page, base, "staff")
+        card = page.locator(f"#node-{township_two_nodes['first']}")
+        card.locator("summary").focus()
+        page.keyboard.press("Enter")
+        select = card.locator("select[name=status]")
+        assert select.locator("option:checked").inner_text() == "当前：未启动"
+        select.focus()
+        page.keyboard.press("ArrowDown")
+        assert select.input_value() == "doing"
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f'.column-body[data-column="doing"] #node-{township_two_nodes["first"]}')
+    assert db.session.get(Node, township_two_nodes["first"]).status == "doing"
+
+
 def test_a_drop_that_fails_puts_the_card_back_and_says_why(app, township_two_nodes):
     """Failures htmx would swap nothing for: an expired form (the portal's 400), a gateway error, no network."""
     first = f"#node-{township_two_nodes['first']}"
