@@ -239,7 +239,7 @@ def ranking_figure(backend: str, url: str, size: data.Size, runs: int, warmup: i
         events = db.session.scalar(text("SELECT count(*) FROM card_event"))
 
         def real():
-            _, tables = league_tables("year", data.AS_OF)
+            _, tables = league_tables("year", data.AS_OF, today=data.AS_OF)
             assert sum(len(t.rows) for t in tables) == size.units
 
         def bare():
@@ -264,7 +264,7 @@ def pdf_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Fig
     from portal.documents.render import ASSET_ROOT, render_pdf
     from portal.documents.services import office_name, ranking_pdf
     from portal.models import Interview
-    from portal.rankings.services import league_tables
+    from portal.rankings.services import TIE_BREAK, league_tables
 
     app = make_app(url)
     figures = []
@@ -293,11 +293,11 @@ def pdf_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Fig
         def ranking():
             sizes["ranking"] = len(ranking_pdf("week", week, clock=clock))
 
-        (start, end), tables = league_tables("week", week)
+        (start, end), tables = league_tables("week", week, today=clock.today())
         label = period_label("week", start, end)
         html = render_template("documents/ranking.html", asset_root=ASSET_ROOT, title=f"{label}节点工作联赛排名",
                                office=office_name(), doc_number=None, period_label=label, tables=tables,
-                               issued_on=clock.today())
+                               issued_on=clock.today(), tie_break=TIE_BREAK)
         (tmp / "ranking.html").write_text(baselines.static_html(html), encoding="utf-8")
         units = sum(len(t.rows) for t in tables)
         figure = measure(Figure(f"weekly ranking PDF ({units} units)", backend, max_seconds=1.5), ranking,

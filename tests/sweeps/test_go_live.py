@@ -291,11 +291,12 @@ def test_nodes_closed_before_go_live_count_as_complete_but_neither_on_time_nor_l
     # At year end the early finisher is due too: complete, still not judged.
     (year_end,) = completion_by_category(2026, date(2026, 12, 31))
     assert (year_end.due, year_end.done, year_end.judged, year_end.on_time_rate) == (6, 5, 2, 0.5)
-    # Cadre files and rankings count cards: one green, one yellow.
+    # Cadre files count cards: one green, one yellow. Rankings count the nodes due (rule 14): the two judged
+    # after go-live, one on time; the node due before go-live and those closed without a card are not judged.
     (cadre,) = cadre_figures(2026, as_of)
     assert (cadre.done, cadre.overdue, cadre.green, cadre.yellow, cadre.on_time_rate) == (5, 1, 1, 1, 0.5)
-    score = unit_scores(date(2026, 1, 1), date(2026, 12, 31))[county["unit"].id]
-    assert (score.green, score.yellow, score.red, score.on_time_rate) == (1, 1, 0, 0.5)
+    score = unit_scores(date(2026, 1, 1), date(2026, 12, 31), today=as_of)[county["unit"].id]
+    assert (score.green, score.yellow, score.red, score.due, score.on_time_rate) == (1, 1, 0, 2, 0.5)
 
 
 def test_the_dashboard_page_shows_the_on_time_rate_of_judged_nodes(county, clock, login_as):
