@@ -18,7 +18,6 @@ from sqlalchemy.orm import joinedload
 from portal import permissions
 from portal.core.clock import Clock
 from portal.core.extensions import db
-from portal.core.workdays import WorkCalendar
 from portal.models import (
     AuditEntry,
     CardEvent,
@@ -62,9 +61,8 @@ def _nodes(stmt, examples: bool) -> list[Node]:
 
 
 def _due_soon_horizon(today: date) -> date:
-    """The last day a deadline counts as due soon: ``warn_days`` working days ahead (the sweep's warning)."""
-    warn = policy_on(today).warn_days
-    return WorkCalendar(today, today + timedelta(days=warn * 3 + 14)).nth_workday(today + timedelta(days=1), warn)
+    """The last day a deadline counts as due soon: as the cards on the board mark it (``Node.is_due_soon``)."""
+    return today + timedelta(days=policy_on(today).warn_days)
 
 
 def _node_items(scope, clock: Clock, examples: bool, *, prefix: str, board_url: str) -> list[Item]:
