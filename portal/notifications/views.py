@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import (
     Blueprint,
+    current_app,
     has_request_context,
     redirect,
     render_template,
@@ -86,14 +87,10 @@ def preferences():
 
 
 def get_quiet_hours() -> str:
-    from flask import current_app
-
     return current_app.config.get("SMS_QUIET_HOURS", "")
 
 
 def get_digest_at() -> str:
-    from flask import current_app
-
     return current_app.config.get("NOTIFY_DIGEST_AT", "08:30")
 
 
@@ -159,8 +156,6 @@ def channels():
 
 
 def _channels_page(form, status: int = 200, kinds_form=None):
-    from flask import current_app
-
     from portal.models import Unit
 
     if kinds_form is None:
