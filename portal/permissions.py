@@ -70,6 +70,11 @@ def can_view_node(actor: User, node: Node) -> bool:
     )
 
 
+def can_remove_evidence(actor: User, evidence) -> bool:
+    """Whoever uploaded a file may remove it while its node is still open (before it is submitted)."""
+    return _authenticated(actor) and evidence.uploaded_by_id == actor.id and evidence.node.is_open
+
+
 def can_edit_node(actor: User, node: Node) -> bool:
     """Log progress and evidence, move within the unit's own columns."""
     if not _authenticated(actor):

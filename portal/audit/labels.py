@@ -17,7 +17,7 @@ ACTIONS = {
     "node.create": "新增节点", "node.update": "修改节点", "node.delete": "删除节点",
     "node.start": "开始推进", "node.unstart": "退回未启动", "node.submit": "提交销号",
     "node.verify": "审核销号", "node.reject": "退回销号申请", "node.reopen": "重新打开节点",
-    "progress.create": "填报进展", "evidence.create": "上传佐证材料",
+    "progress.create": "填报进展", "evidence.create": "上传佐证材料", "evidence.delete": "删除佐证材料",
     "card.green": "记绿牌", "card.yellow": "记黄牌", "card.red": "记红牌",
     "card.manual_yellow": "手动记黄牌", "card.manual_red": "手动记红牌", "card.manual_green": "手动记绿牌",
     "card.withdraw": "撤销红黄绿牌",

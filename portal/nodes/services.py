@@ -94,6 +94,19 @@ class HistoryRow:
     action: str
 
 
+def remove_evidence(actor: User, evidence: Evidence) -> None:
+    """The uploader takes back a wrong file before the node is submitted (audited). The stored file
+    goes with the storage clean-up (files no row refers to, once a day old), so a rollback loses nothing."""
+    if evidence.uploaded_by_id != actor.id:
+        raise Refused(403, _("Only the person who uploaded a file may remove it."))
+    if not evidence.node.is_open:
+        raise Refused(409, _("The node has been submitted for sign-off; its evidence can no longer be removed."))
+    audit.record(actor, "evidence.delete", evidence, summary=f"{evidence.node.title}：{evidence.original_name}",
+                 before={"node_id": evidence.node_id, "name": evidence.original_name, "sha256": evidence.sha256})
+    db.session.delete(evidence)
+    db.session.flush()
+
+
 def node_page(node_id: int) -> tuple[Node | None, list[HistoryRow]]:
     """The node with everything its page shows (project, unit, person, progress, evidence, cards,
     re-commitments) and its last 100 history entries — the node's own and those of its cards,

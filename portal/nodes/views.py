@@ -136,6 +136,14 @@ def upload_evidence(node_id: int):
     return _on_node_page(node, None, lambda: services.attach(current_user, node, uploads, kind=form.kind.data), _("Evidence uploaded."))
 
 
+@bp.route("/evidence/<int:evidence_id>/delete", methods=["POST"])
+@login_required
+def remove_evidence(evidence_id: int):
+    row = db.get_or_404(Evidence, evidence_id)
+    node = load_or_403(Node, row.node_id, permissions.can_view_node)
+    return _on_node_page(node, None, lambda: services.remove_evidence(current_user, row), _("The file was removed."))
+
+
 @bp.route("/evidence/<int:evidence_id>")
 @login_required
 def download_evidence(evidence_id: int):

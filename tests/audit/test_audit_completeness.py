@@ -108,13 +108,15 @@ def route_objects(app, clock):
     db.session.flush()
     evidence = Evidence(node=review, original_name="验收单.pdf", storage_key="k" * 32, content_type="application/pdf",
                         size_bytes=len(PDF), sha256="0" * 64)
-    db.session.add(evidence)
+    own_file = Evidence(node=todo, uploaded_by_id=users["unit_staff"].id, original_name="错传的照片.png",
+                        storage_key="w" * 32, content_type="image/png", size_bytes=10, sha256="1" * 64)
+    db.session.add_all([evidence, own_file])
     db.session.commit()
     return {
         "users": users, "own": own, "other": other, "category": category, "theme": theme, "league": league,
         "project": project, "spare_project": spare_project, "todo": todo, "review": review, "late": late,
         "yellow": yellow, "request": request, "proposed": proposed, "due": due, "held": held, "draft": draft,
-        "delivery": failed,
+        "delivery": failed, "own_file": own_file,
     }
 
 
@@ -129,7 +131,7 @@ def _args(c: dict, endpoint: str) -> dict:
         "kind": "leagues", "item_id": c["league"].id, "unit_id": c["other"].id, "user_id": c["users"]["contact"].id,
         "project_id": project.id, "node_id": node.id, "card_id": c["yellow"].id, "request_id": c["request"].id,
         "interview_id": interview.id, "document_id": c["draft"].id, "day": "2026-10-01",
-        "delivery_id": c["delivery"].id, "channel": "email",
+        "delivery_id": c["delivery"].id, "channel": "email", "evidence_id": c["own_file"].id,
     }
 
 
@@ -207,6 +209,7 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "notifications.preferences": ("unit_staff", lambda c, n: {"email": "staff@qingxi.gov.cn", "phone": "13905510001",
                                                               "channels": []}),
     "notifications.resend": ("admin", lambda c, n: {}),
+    "nodes.remove_evidence": ("unit_staff", lambda c, n: {}),
     "notifications.save_kinds": ("admin", lambda c, n: {"kinds": ["card.red", "card.yellow"]}),
     "ledger.import_file": ("supervisor", lambda c, n: {"file": _upload("台账.xlsx", book([row(
         code="L-1", category="产业项目", theme="产业创新", lead_unit="本单位", unit="本单位", lead_leader="leader",

@@ -154,6 +154,8 @@ OBJECT_RULES: dict[str, Rule] = {
     "sweeps.status": same(SUPERVISOR, run_id="run_id"),
     # the delivery log is the administrators' (a delivery belongs to no unit's pages)
     "notifications.resend": same(ADMIN, delivery_id="delivery_id"),
+    # a file's uploader only (the fixtures' files have none): nobody else, whatever their role
+    "nodes.remove_evidence": same(NOBODY),
 }
 
 

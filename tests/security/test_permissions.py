@@ -58,6 +58,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "nodes.add_progress": SETUP,
     "nodes.upload_evidence": SETUP,
     "nodes.download_evidence": READ_ALL,
+    "nodes.remove_evidence": set(),  # only the uploader, while the node is open: the fixture's file has none
     "boards.signoff": {"supervisor"},
     "sweeps.index": {"supervisor"},
     "sweeps.start": {"supervisor"},
