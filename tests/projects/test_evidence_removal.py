@@ -52,3 +52,17 @@ def test_a_submitted_nodes_evidence_stays(app, login_as):
     refused = staff.post(f"/evidence/{row.id}/delete", page=f"/nodes/{node.id}")
     assert refused.status_code == 409 and "不能再删除" in refused.get_data(as_text=True)
     assert db.session.scalars(select(Evidence)).all() == [row]
+
+
+def test_a_phone_can_take_the_photo_in_the_upload_form(app, login_as):
+    unit = f.unit("上派镇")
+    f.user("staff", unit=unit)
+    node = f.node(f.project(lead_unit=unit), status="doing")
+    db.session.commit()
+    staff = login_as("staff")
+    page = staff.client.get(f"/nodes/{node.id}").get_data(as_text=True)
+    assert 'capture="environment"' in page and 'name="files"' in page
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    response = staff.post(f"/nodes/{node.id}/evidence", {"kind": "photo", "files": [(io.BytesIO(png), "image.png")]},
+                          page=f"/nodes/{node.id}", content_type="multipart/form-data")
+    assert response.status_code == 303 and db.session.scalars(select(Evidence)).one().original_name == "image.png"
