@@ -197,7 +197,9 @@ def test_unit_staff_board_progress_sign_off_and_re_commitment(app, journey_ids, 
         page.wait_for_load_state()
         assert "已提交超期说明和重新承诺" in j.flash()
         assert page.locator("form[action$='/recommit']").count() == 0  # one request at a time
-        assert "待审定" in page.locator("table.grid >> text=2026-06-30 >> xpath=..").inner_text()
+        assert "待审定" in page.locator("table.recommitments >> text=2026-06-30 >> xpath=..").inner_text()
+        history = page.locator("table.audit").inner_text()  # and the history says it in Chinese
+        assert "王经办 申请重新承诺" in history and "2026-06-30" in history
         j.shot("re-commitment")
         j.close()
 
