@@ -37,6 +37,8 @@ ACTIONS = {
     "user.password_change": "修改密码", "user.password_reset": "重置密码", "user.preferences": "修改提醒设置",
     "policy.save": "保存计分规则", "calendar.save": "保存工作日历", "calendar.delete": "删除工作日历条目",
     "setting.go_live": "设置启用日期", "setting.reminder_kinds": "设置站外提醒类型",
+    "setting.channel_email": "设置电子邮件渠道", "setting.channel_wecom": "设置企业微信群机器人",
+    "setting.channel_dingtalk": "设置钉钉群机器人", "setting.channel_sms": "设置短信网关",
     "sweep.run": "执行超期检查", "sweep.start": "手动启动超期检查",
     "document.draft_bulletin": "起草通报", "document.publish_requested": "申请印发通报",
     "document.publish_bulletin": "印发通报", "document.publish_ranking": "发布排名",

@@ -154,6 +154,8 @@ def channel_settings(env: dict[str, str]) -> dict:
     settings = {
         "SMTP_URL": env.get("SMTP_URL", ""),  # smtp://user:password@host:587?starttls=1, smtps://…@host:465
         "MAIL_FROM": env.get("MAIL_FROM", ""),  # 县委县政府督查室 <duban@example.gov.cn>
+        # The mail password when the server is set on the channels page (SMTP_URL carries its own).
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "SMTP_CA_FILE": env.get("SMTP_CA_FILE", ""),  # the CA of a mail server with an internal certificate
         "NOTIFY_TIMEOUT": float(env.get("NOTIFY_TIMEOUT", "10")),  # seconds per connection and read
         "WECOM_WEBHOOK_URL": env.get("WECOM_WEBHOOK_URL", ""),

@@ -84,8 +84,10 @@ def event_key(notification_id: int, dedupe_key: str | None) -> str:
 
 
 def available() -> dict:
-    """The channels this portal is configured with (from the environment), by name."""
-    return configured(current_app.config)
+    """The channels this portal has, by name: set in the environment, or by an administrator (``setup``)."""
+    from portal.notifications import setup
+
+    return configured(setup.effective(current_app.config))
 
 
 # -- quiet hours -------------------------------------------------------------------

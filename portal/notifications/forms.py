@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
-from portal.core.forms import MultiSelect, NoMarkup, options, strip
+from portal.core.forms import MultiSelect, NoMarkup, NumberRange, options, strip
 from portal.notifications.channels import email_address, mobile_number
 from portal.notifications.texts import KIND_LABELS, PERSONAL_LABELS
 
@@ -56,3 +56,48 @@ class ChannelTestForm(FlaskForm):
 
     address = StringField(_l("Send to"), filters=[strip],
                           validators=[Length(max=200, message=_l("At most %(max)d characters.", max=200)), NoMarkup()])
+
+
+_URL = Regexp(r"^https?://[^\s<>\"']+$", message=_l("Enter an address starting with http:// or https://."))
+_MAX = Length(max=500, message=_l("At most %(max)d characters.", max=500))
+
+
+class EmailSettingsForm(FlaskForm):
+    """The mail server, as an administrator sets it (the password stays in the environment: SMTP_PASSWORD)."""
+
+    host = StringField(_l("Mail server"), filters=[strip],
+                       validators=[Optional(), Regexp(r"^[A-Za-z0-9.-]{1,253}$", message=_l("Enter a host name or address."))])
+    port = IntegerField(_l("Port"), validators=[Optional(), NumberRange(min=1, max=65535,
+                                                                        message=_l("Between %(min)d and %(max)d.", min=1, max=65535))])
+    security = SelectField(_l("Security"), choices=options([("starttls", "STARTTLS"), ("ssl", "SSL/TLS"),
+                                                           ("none", _l("None (inside a closed network)"))]),
+                           default="starttls")
+    username = StringField(_l("Login name"), filters=[strip], validators=[Optional(), _MAX, NoMarkup()])
+    # "县委县政府督查室 <duban@…>": angle brackets are its syntax (checked as an address below, shown escaped).
+    sender = StringField(_l("Sender"), filters=[strip], validators=[Optional(), _MAX])
+
+    def validate_sender(self, field):
+        if self.host.data and email_address(field.data or "") is None:
+            raise ValidationError(_l("Enter the sender like 县委县政府督查室 <duban@qingxi.gov.cn>."))
+
+
+class RobotSettingsForm(FlaskForm):
+    url = StringField(_l("Robot webhook address"), filters=[strip], validators=[Optional(), _MAX, _URL])
+
+
+class SmsSettingsForm(FlaskForm):
+    url = StringField(_l("Gateway address"), filters=[strip], validators=[Optional(), _MAX, _URL])
+    method = SelectField(_l("Method"), choices=options([("POST", "POST"), ("GET", "GET"), ("PUT", "PUT")]),
+                         default="POST")
+    format = SelectField(_l("Body"), choices=options([("json", "JSON"), ("form", _l("Form (key=value&…)"))]),
+                         default="json")
+    body = StringField(_l("Request template"), filters=[strip], validators=[Optional(), Length(max=1000)])
+    success = StringField(_l("Success rule"), filters=[strip], default="http",
+                          validators=[Optional(), Regexp(r"^(http|json:[A-Za-z0-9_.]+=.*)$",
+                                                         message=_l("Write http, or json:field=value such as json:code=0."))])
+    sign = StringField(_l("SMS signature"), filters=[strip], validators=[Optional(), Length(max=30), NoMarkup()])
+    template = StringField(_l("Template id"), filters=[strip], validators=[Optional(), Length(max=60), NoMarkup()])
+
+
+SETTINGS_FORMS = {"email": EmailSettingsForm, "wecom": RobotSettingsForm, "dingtalk": RobotSettingsForm,
+                  "sms": SmsSettingsForm}

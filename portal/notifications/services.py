@@ -15,7 +15,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -82,17 +82,18 @@ _OUTBOX = "jiedian.outbox"
 
 
 def outbox_written(session: Session | None = None) -> None:
-    """Say that notices were written in this transaction: its commit queues the delivery job."""
-    (session or db.session).info[_OUTBOX] = True
+    """Say that notices were written in this transaction: its commit queues the delivery job
+    (when the portal has a channel: asked now, since nothing may be read after the commit)."""
+    session = session or db.session
+    if _OUTBOX not in session.info and has_app_context():
+        from portal.notifications.delivery import available
+
+        session.info[_OUTBOX] = bool(available())
 
 
 def _after_commit(session: Session) -> None:
     if not session.info.pop(_OUTBOX, False) or not has_app_context():
-        return
-    from portal.notifications.channels import configured
-
-    if not configured(current_app.config):
-        return  # nothing leaves this portal: the bell is all
+        return  # no notice written, or nothing leaves this portal: the bell is all
     from jobs.queue import QueueUnavailable, enqueue
 
     # One waiting job is enough; the scheduler's minute catches what a running one missed,

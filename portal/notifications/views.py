@@ -25,7 +25,13 @@ from portal.models import Delivery, Notification, User
 from portal.models.system import DELIVERY_CHANNELS, DELIVERY_STATES
 from portal.notifications import delivery
 from portal.notifications import services as notify
-from portal.notifications.forms import SENDABLE_KINDS, ChannelTestForm, KindsForm, PreferencesForm
+from portal.notifications.forms import (
+    SENDABLE_KINDS,
+    SETTINGS_FORMS,
+    ChannelTestForm,
+    KindsForm,
+    PreferencesForm,
+)
 from portal.notifications.texts import CHANNEL_LABELS, KIND_LABELS
 from portal.permissions import can_manage_org, requires
 
@@ -155,8 +161,23 @@ def channels():
     return _channels_page(ChannelTestForm())
 
 
-def _channels_page(form, status: int = 200, kinds_form=None):
+def _settings_forms(failed: tuple[str, object] | None = None) -> dict:
+    """Each channel's settings form, filled from what an administrator stored (or the one that failed)."""
+    from portal.notifications import setup
+
+    forms = {}
+    for name, form_class in SETTINGS_FORMS.items():
+        if failed and failed[0] == name:
+            forms[name] = failed[1]
+            continue
+        form = form_class(formdata=None, data=setup.stored(name))
+        forms[name] = form
+    return forms
+
+
+def _channels_page(form, status: int = 200, kinds_form=None, failed=None):
     from portal.models import Unit
+    from portal.notifications import setup
 
     if kinds_form is None:
         kinds_form = KindsForm()
@@ -164,8 +185,29 @@ def _channels_page(form, status: int = 200, kinds_form=None):
         kinds_form.kinds.data = [k for k in SENDABLE_KINDS if chosen is None or k in chosen]
     robots = db.session.scalars(select(Unit).where(Unit.robot_channel != "").order_by(Unit.sort_order, Unit.id)).all()
     return render_template("notifications/channels.html", available=delivery.available(), form=form,
-                           labels=CHANNEL_LABELS, config=current_app.config, kinds_form=kinds_form,
-                           unit_robots=robots), status
+                           labels=CHANNEL_LABELS, config=setup.effective(current_app.config), kinds_form=kinds_form,
+                           unit_robots=robots, settings_forms=_settings_forms(failed),
+                           from_env={name: setup.from_environment(current_app.config, name) for name in SETTINGS_FORMS},
+                           secrets={"smtp": bool(current_app.config.get("SMTP_PASSWORD")),
+                                    "dingtalk": bool(current_app.config.get("DINGTALK_SECRET"))}), status
+
+
+@bp.route("/admin/channels/<any(email,wecom,dingtalk,sms):channel>/settings", methods=["POST"])
+@requires(can_manage_org)
+def save_channel(channel: str):
+    """An administrator sets a channel the environment does not set (secrets stay in the environment)."""
+    from portal.notifications import setup
+
+    if setup.from_environment(current_app.config, channel):
+        return flash_redirect(_("This channel is set in the server's environment file; change it there."), "error",
+                              url_for("notifications.channels"))
+    form = SETTINGS_FORMS[channel]()
+    if not form.validate():
+        return _channels_page(ChannelTestForm(), 422, failed=(channel, form))
+    setup.save(current_user, channel, {k: v for k, v in form.data.items() if k != "csrf_token"}, get_clock())
+    db.session.commit()
+    return flash_redirect(_("Saved. Send a test message to check the channel."), "success",
+                          url_for("notifications.channels"))
 
 
 @bp.route("/admin/channels/kinds", methods=["POST"])

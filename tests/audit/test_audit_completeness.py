@@ -211,6 +211,8 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "notifications.resend": ("admin", lambda c, n: {}),
     "nodes.remove_evidence": ("unit_staff", lambda c, n: {}),
     "notifications.save_kinds": ("admin", lambda c, n: {"kinds": ["card.red", "card.yellow"]}),
+    "notifications.save_channel": ("admin", lambda c, n: {"host": "mail.qingxi.gov.cn", "port": "587",
+                                                          "security": "starttls", "sender": "督查室 <d@qingxi.gov.cn>"}),
     "ledger.import_file": ("supervisor", lambda c, n: {"file": _upload("台账.xlsx", book([row(
         code="L-1", category="产业项目", theme="产业创新", lead_unit="本单位", unit="本单位", lead_leader="leader",
         responsible="unit_staff")]))}),

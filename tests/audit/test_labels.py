@@ -23,6 +23,8 @@ EXPANDED = {
     "document.publish_{document.kind}": ["document.publish_bulletin", "document.publish_ranking",
                                          "document.publish_notice"],
     "{obj.__tablename__}.delete": ["league.delete", "category.delete", "theme.delete", "unit.delete"],
+    "setting.channel_{name}": ["setting.channel_email", "setting.channel_wecom", "setting.channel_dingtalk",
+                               "setting.channel_sms"],
 }
 
 

@@ -153,3 +153,50 @@ def test_the_administrator_chooses_the_kinds_sent(app, login_as, clock, smtp_ser
     assert admin.post("/admin/channels/kinds", {"kinds": ["card.red", "card.yellow"]}, page="/admin/channels").status_code == 303
     assert delivery.kinds_sent() == {"card.red", "card.yellow"}
     assert admin.post("/admin/channels/kinds", {"kinds": ["test"]}, page="/admin/channels").status_code == 422
+
+
+def test_an_administrator_sets_the_channels_in_the_portal_and_the_environment_wins(app, login_as, clock, smtp_server,
+                                                                                   http_receiver):
+    """I #1: channels configured by an administrator in the portal; secrets from the environment."""
+    from portal.notifications import setup
+
+    app.config.update({"DINGTALK_SECRET": "SECportal", "NOTIFY_TIMEOUT": 2})
+    f.user("admin", roles=["admin"])
+    db.session.commit()
+    admin = login_as("admin")
+    page = admin.client.get("/admin/channels").get_data(as_text=True)
+    assert "设置渠道" in page and page.count('action="/admin/channels/') >= 4 and "未配置" in page
+    bad = admin.post("/admin/channels/email/settings", {"host": "mail server", "port": "99999", "security": "starttls",
+                                                        "sender": "督查室"}, page="/admin/channels")
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "请填写服务器域名或IP地址" in text and "应在1到65535之间" in text
+    saved = admin.post("/admin/channels/email/settings", {"host": smtp_server.host, "port": str(smtp_server.port),
+                                                          "security": "none", "sender": "清溪县督查室 <duban@qingxi.gov.cn>"},
+                       page="/admin/channels")
+    assert saved.status_code == 303
+    hook = f"{http_receiver.url}/robot/send?access_token=portal-token"
+    assert admin.post("/admin/channels/dingtalk/settings", {"url": hook}, page="/admin/channels").status_code == 303
+    assert admin.post("/admin/channels/dingtalk/settings", {"url": "ftp://x"}, page="/admin/channels").status_code == 422
+    assert sorted(delivery.available()) == ["dingtalk", "email"]
+    sent = admin.post("/admin/channels/email/test", {"address": "wangming@qingxi.gov.cn"}, page="/admin/channels",
+                      follow_redirects=True)
+    assert "测试消息已发出" in sent.get_data(as_text=True)
+    assert smtp_server.messages[0]["From"].addresses[0].display_name == "清溪县督查室"
+    assert admin.post("/admin/channels/dingtalk/test", {}, page="/admin/channels").status_code == 303
+    (robot,) = http_receiver.requests
+    assert robot.query["access_token"] == ["portal-token"] and "sign" in robot.query  # signed with the env secret
+    page = admin.client.get("/admin/channels").get_data(as_text=True)
+    assert "portal-token" not in page.split('value="')[0] and "SECportal" not in page
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("setting.channel_%"))).all()
+    assert len(entries) == 2 and all("portal-token" not in str(e.after) for e in entries)
+    # The operators' environment file wins whole; the page says so and refuses changes.
+    app.config["SMTP_URL"] = "smtp://mail.qingxi.gov.cn:25"
+    app.config["MAIL_FROM"] = "运维设置 <ops@qingxi.gov.cn>"
+    page = admin.client.get("/admin/channels").get_data(as_text=True)
+    assert "已在服务器环境配置文件中设置" in page
+    refused = admin.post("/admin/channels/email/settings", {"host": "other.qingxi.gov.cn", "security": "none",
+                                                            "sender": "x <x@qingxi.gov.cn>"}, page="/admin/channels",
+                         follow_redirects=True)
+    assert "请在那里修改" in refused.get_data(as_text=True)
+    assert setup.stored("email")["host"] == smtp_server.host
+    assert delivery.available()["email"].host == "mail.qingxi.gov.cn"

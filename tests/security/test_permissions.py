@@ -75,6 +75,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "notifications.resend": ADMIN,
     "notifications.channels": ADMIN,
     "notifications.save_kinds": ADMIN,
+    "notifications.save_channel": ADMIN,
     "notifications.test_channel": ADMIN,  # the channel is not set up in the tests: 303 back with the reason
     "admin.policy": ADMIN,
     "admin.calendar": ADMIN,
