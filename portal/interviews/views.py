@@ -70,25 +70,33 @@ def _unit_choices():
     return options(((u.id, u.name) for u in units), blank=_("— choose —"))
 
 
-def _card_choices():
+def _card_rows():
     since = get_clock().today() - timedelta(days=CARD_CHOICE_DAYS)
-    rows = db.session.execute(
-        select(CardEvent.id, CardEvent.colour, CardEvent.effective_date, Unit.name, Node.title)
+    return db.session.execute(
+        select(CardEvent.id, CardEvent.colour, CardEvent.effective_date, Unit.id.label("unit_id"), Unit.name, Node.title)
         .join(Unit, Unit.id == CardEvent.unit_id)
         .join(Node, Node.id == CardEvent.node_id)
         .where(CardEvent.colour.in_(("yellow", "red")), CardEvent.is_withdrawn.is_(False), CardEvent.effective_date >= since)
         .order_by(Unit.sort_order, Unit.id, CardEvent.effective_date.desc(), CardEvent.id.desc())
         .limit(CARD_CHOICE_LIMIT)
     ).all()
-    return options(
-        (r.id, f"{r.name} · {CARD_LABELS[r.colour]} · {r.effective_date.isoformat()} · {r.title}") for r in rows
-    )
+
+
+def _card_groups(rows) -> list[tuple[int, str, list[tuple[int, str]]]]:
+    """The cards to choose from, per unit (N #7: checkboxes per unit, not one list mixing all units)."""
+    groups: dict[int, tuple[int, str, list]] = {}
+    for r in rows:
+        groups.setdefault(r.unit_id, (r.unit_id, r.name, []))[2].append(
+            (r.id, f"{CARD_LABELS[r.colour]} · {r.effective_date.isoformat()} · {r.title}"))
+    return list(groups.values())
 
 
 def _propose_form() -> ProposeForm:
     form = ProposeForm()  # the posted data on a POST, empty otherwise
+    rows = _card_rows()
     form.unit_id.choices = _unit_choices()
-    form.card_ids.choices = _card_choices()
+    form.card_ids.choices = options((r.id, r.title) for r in rows)
+    form.card_groups = _card_groups(rows)
     return form
 
 

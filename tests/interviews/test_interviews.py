@@ -375,3 +375,17 @@ def test_services_refuse_naive_times_and_non_supervisors(app, unit_with_intervie
     with pytest.raises(Refused) as refused:
         services.propose_manual(unit_with_interview["leader"], unit_with_interview["unit"], [], "理由", clock=clock)
     assert refused.value.status == 403 and "只有督查人员" in refused.value.message
+
+
+def test_cards_are_chosen_per_unit_with_checkboxes(login_as, app, unit_with_interview, clock):
+    """N #7: choosing an interview's cards needed Ctrl+click in one list mixing all units."""
+    sup = login_as("sup")
+    page = sup.client.get("/interviews").get_data(as_text=True)
+    unit = unit_with_interview["unit"]
+    assert f'<details data-unit="{unit.id}">' in page and f"<summary>{unit.name}" in page
+    assert f'type="checkbox" name="card_ids" value="{unit_with_interview["yellow"]}"' in page
+    assert "按住 Ctrl" not in page and "<select multiple" not in page.split('id="propose-title"')[1]
+    refused = sup.post("/interviews/new", {"unit_id": str(unit.id), "reason": "专项督查", "card_ids": ["abc"]},
+                       page="/interviews")
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "不是有效的选择" in text

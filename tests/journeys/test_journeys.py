@@ -332,7 +332,9 @@ def test_supervisor_sets_up_verifies_schedules_prints_and_publishes(app, journey
         # An interview proposed by hand over the yellow card, scheduled, its notice printed.
         j.menu("督查", "约谈")
         page.select_option("#unit_id", label="上派镇")
-        page.select_option("#card_ids", index=0)  # the yellow card of 完成土地摘牌
+        group = page.locator("fieldset.card-groups details", has_text="上派镇")  # the unit's cards, ticked
+        group.locator("summary").click()
+        group.locator("input[name=card_ids]").first.check()  # the yellow card of 完成土地摘牌
         page.fill("#reason", "土地摘牌超期，约谈镇主要负责人")
         page.click("form[action$='/interviews/new'] button[type=submit]")
         page.wait_for_load_state()
