@@ -87,8 +87,12 @@ def _node_items(scope, clock: Clock, examples: bool, *, prefix: str, board_url: 
     ]
 
 
-def workbench(actor: User, clock: Clock, *, examples: bool = True) -> list[Item]:
-    """The items of every role the actor has, in the order a working day takes them."""
+def workbench(actor: User, clock: Clock, *, examples: bool = True, badge: bool = False) -> list[Item]:
+    """The items of every role the actor has, in the order a working day takes them.
+
+    ``badge``: only what the top bar counts — every page asks for it, so the items
+    that are only shown (a leader's cards and project colours) are not computed.
+    """
     today = clock.today()
     week_ago = clock.start_of(today - timedelta(days=7))
     items: list[Item] = []
@@ -123,11 +127,13 @@ def workbench(actor: User, clock: Clock, *, examples: bool = True) -> list[Item]
     if actor.has_role("leader"):
         in_charge = select(leader_unit.c.unit_id).where(leader_unit.c.user_id == actor.id)
         pending = select(Recommitment).join(Node).where(Recommitment.state == "pending", Node.unit_id.in_(in_charge))
+        items.append(Item("leader.decide", _("Re-commitments waiting for my decision"), _count(pending),
+                          url_for("recommitments.index"), "yellow"))
+    if actor.has_role("leader") and not badge:
+        in_charge = select(leader_unit.c.unit_id).where(leader_unit.c.user_id == actor.id)
         cards = select(CardEvent).where(CardEvent.unit_id.in_(in_charge), CardEvent.is_withdrawn.is_(False),
                                         CardEvent.effective_date.between(today - timedelta(days=6), today))
         items += [
-            Item("leader.decide", _("Re-commitments waiting for my decision"), _count(pending),
-                 url_for("recommitments.index"), "yellow"),
             Item("leader.red", _("Red cards of my units in the last 7 days"), _count(cards.where(CardEvent.colour == "red")),
                  url_for("rankings.index"), "red", counts_to_badge=False),
             Item("leader.yellow", _("Yellow cards of my units in the last 7 days"),
@@ -163,5 +169,5 @@ def _my_projects(actor: User, today: date) -> list[Item]:
 
 def todo_total(actor: User, clock: Clock) -> int:
     """The top bar's badge: what waits for this person to act on."""
-    return sum(item.count for item in workbench(actor, clock, examples=False) if item.counts_to_badge)
+    return sum(item.count for item in workbench(actor, clock, examples=False, badge=True) if item.counts_to_badge)
 
