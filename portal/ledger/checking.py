@@ -210,13 +210,26 @@ class Lookups:
             raise Bad(_("The %(what)s “%(name)s” is deactivated.", what=what, name=name))
         return found
 
-    def person(self, name: str, unit: Unit | NewUnit | None, current_id: int | None) -> User | None:
-        """The account a ledger's 责任人 means: its username, or its display name in the responsible unit (or the county, if unique)."""
+    def person(self, name: str, unit: Unit | NewUnit | None, current_id: int | None, co_units=()) -> User | None:
+        """The account a ledger's 责任人 means: its username, or its display name in the responsible unit or a co-unit.
+
+        A username of someone in another unit is refused (the responsible
+        person belongs to the responsible unit or one of its co-units); a
+        display name found only elsewhere in the county is a namesake, so the
+        name is kept as written (or an account made for it, if asked).
+        """
+        allowed = {u.id for u in (unit, *co_units) if isinstance(u, Unit)}
         found = self.by_username.get(name)
+        if found is not None and allowed and found.unit_id not in allowed:
+            raise Bad(_("“%(name)s” is an account of %(theirs)s, not of the responsible unit or one of the node's "
+                        "co-units.", name=name, theirs=found.unit.name if found.unit else _("no unit")))
         if found is None:
             same = self.by_display.get(name, [])
-            in_unit = [u for u in same if isinstance(unit, Unit) and u.unit_id == unit.id]
-            found = in_unit[0] if len(in_unit) == 1 else (same[0] if len(same) == 1 and not in_unit else None)
+            in_unit = [u for u in same if u.unit_id in allowed]
+            if len(in_unit) == 1:
+                found = in_unit[0]
+            elif len(same) == 1 and not allowed and not isinstance(unit, NewUnit):
+                found = same[0]  # no responsible unit to judge by (the row's unit is missing or wrong)
         if found is None or (not found.is_active_account and found.id != current_id) or found.unit_id is None:
             return None
         return found
@@ -553,7 +566,11 @@ def _check_row(layout, data, present, lookups, options, year, go_live, out: Chec
             except Bad as bad:
                 problem("responsible", str(bad), raw.get("responsible"))
                 person = None
-            user = lookups.person(person, responsible_unit, None) if person else None
+            try:
+                user = lookups.person(person, responsible_unit, None, node.get("co_units") or ()) if person else None
+            except Bad as bad:
+                problem("responsible", str(bad), raw.get("responsible"))
+                user = None
             if user is None and person and isinstance(responsible_unit, Unit | NewUnit):
                 wanted = (responsible_unit.name, person[:40])
                 if wanted in options.accounts:

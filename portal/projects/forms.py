@@ -32,8 +32,9 @@ from portal.core.forms import (
     strip,
 )
 from portal.core.templating import STAGE_LABELS
-from portal.models import STAGES, Project
-from portal.projects.services import deadline_problem
+from portal.models import STAGES, Project, User
+from portal.core.extensions import db
+from portal.projects.services import deadline_problem, responsible_problem
 
 BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
 
@@ -100,6 +101,7 @@ class ProjectForm(FlaskForm):
 class NodeForm(FlaskForm):
     title = StringField(_l("Node"), filters=[strip], validators=[DataRequired(REQUIRED), _max(120), NoMarkup()])
     unit_id = SelectField(_l("Responsible unit"), coerce=optional_id, validators=[InputRequired(REQUIRED)])
+    co_unit_ids = MultiSelect(_l("Co-units of this node (联动单位)"), coerce=int)
     responsible_user_id = SelectField(_l("Responsible person"), coerce=optional_id)
     deadline = DateField(_l("Deadline"), format="%Y-%m-%d", validators=[InputRequired(BAD_DATE)])
     standard = TextAreaField(
@@ -122,5 +124,11 @@ class NodeForm(FlaskForm):
 
     def validate_deadline(self, field):
         problem = deadline_problem(self.project, field.data) if field.data else None
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_responsible_user_id(self, field):
+        person = db.session.get(User, field.data) if field.data else None
+        problem = responsible_problem(person, self.unit_id.data, self.co_unit_ids.data or [])
         if problem:
             raise ValidationError(problem)

@@ -96,12 +96,43 @@ def deadline_problem(project: Project, deadline: date) -> str | None:
              first=first.isoformat(), last=last.isoformat())
 
 
-def save_node(actor: User, node: Node, data: dict, expected_version: int | None = None) -> Node:
-    """Create or update a node; an update must name the version it was based on."""
+def responsible_problem(person: User | None, unit_id: int | None, co_unit_ids=()) -> str | None:
+    """Why ``person`` cannot answer for a node of ``unit_id``: they must belong to it or to one of the node's co-units."""
+    if person is None or unit_id is None or person.unit_id == unit_id or person.unit_id in set(co_unit_ids):
+        return None
+    unit = db.session.get(Unit, unit_id)
+    return _("%(person)s belongs to %(theirs)s, not to the responsible unit %(unit)s or one of the node's co-units.",
+             person=person.display_name, theirs=person.unit.name if person.unit else _("no unit"),
+             unit=unit.name if unit else "")
+
+
+def save_node(actor: User, node: Node, data: dict, expected_version: int | None = None,
+              co_units: list[Unit] | None = None) -> Node:
+    """Create or update a node; an update must name the version it was based on.
+
+    ``co_units`` (when given) are the node's 联动单位: it shows, read-only, on
+    their boards. The responsible person belongs to the responsible unit or
+    to one of them.
+    """
     if node.id is not None and expected_version is not None and node.version != expected_version:
         raise StaleError()
+    co_units = [u for u in (node.co_units if co_units is None else co_units) if u.id != data.get("unit_id", node.unit_id)]
+    person_id = data.get("responsible_user_id", node.responsible_user_id)
+    problem = responsible_problem(db.session.get(User, person_id) if person_id else None,
+                                  data.get("unit_id", node.unit_id), [u.id for u in co_units])
+    if problem:
+        raise Refused(422, problem)
     creating = node.id is None
-    return audit.apply_changes(actor, node, data, "node.create" if creating else "node.update")
+    before = None if creating else sorted(u.id for u in node.co_units)
+    audit.apply_changes(actor, node, data, "node.create" if creating else "node.update")
+    node.co_units = co_units
+    db.session.flush()
+    after = sorted(u.id for u in node.co_units)
+    if before is not None and before != after:
+        audit.record(actor, "node.links", node, summary=node.title, before={"co_units": before}, after={"co_units": after})
+    elif creating and after:
+        audit.record(actor, "node.links", node, summary=node.title, before={"co_units": []}, after={"co_units": after})
+    return node
 
 
 def delete_node(actor: User, node: Node) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.forms import EmptyForm, options
 from portal.core.inputs import MAX_ID, arg_id, arg_page, arg_year, parse_int
@@ -26,6 +27,18 @@ PAGE_SIZE = 30
 def _choices(model, blank: bool):
     rows = db.session.scalars(select(model).where(model.is_active).order_by(model.sort_order, model.id))
     return options(((r.id, r.name) for r in rows), blank=_("— none —") if blank else None)
+
+
+def _project_units_first(project: Project, blank: bool):
+    """Unit choices with the project's own first: its lead unit, then its co-units (联动单位), then the rest."""
+    units = db.session.scalars(select(Unit).where(Unit.is_active).order_by(Unit.sort_order, Unit.id)).all()
+    lead = {project.lead_unit_id}
+    co = {u.id for u in project.co_units} - lead
+    rank = {**{i: 0 for i in lead}, **{i: 1 for i in co}}
+    tag = {0: _("(lead unit)"), 1: _("(co-unit)")}
+    ordered = sorted(units, key=lambda u: rank.get(u.id, 2))
+    return options(((u.id, f"{u.name}{tag.get(rank.get(u.id), '')}") for u in ordered),
+                   blank=_("— none —") if blank else None)
 
 
 def _users_with_role(role: str):
@@ -129,8 +142,11 @@ def detail(project_id: int):
     from portal.core.clock import get_clock
 
     progress = services.progress_of(project, get_clock().today())
+    responsible = {n.unit_id for n in nodes}
+    without_nodes = [u for u in [project.lead_unit, *project.co_units] if u is not None and u.id not in responsible]
     return render_template(
-        "projects/detail.html", project=project, nodes=nodes, form=EmptyForm(), progress=progress, stages=STAGES
+        "projects/detail.html", project=project, nodes=nodes, form=EmptyForm(), progress=progress, stages=STAGES,
+        without_nodes=list(dict.fromkeys(without_nodes)),
     )
 
 
@@ -148,7 +164,14 @@ def project_delete(project_id: int):
 def _node_form(project: Project, node: Node | None, *, fresh: bool = False) -> NodeForm:
     """The node form: bound to what was posted, or (``fresh``) filled from the row alone."""
     form = NodeForm(formdata=None, obj=node, project=project) if fresh else NodeForm(obj=node, project=project)
-    form.unit_id.choices = _choices(Unit, blank=True)
+    form.unit_id.choices = _project_units_first(project, blank=True)
+    form.co_unit_ids.choices = _project_units_first(project, blank=False)
+    if request.method == "GET" or fresh:
+        if node is not None:
+            form.co_unit_ids.data = [u.id for u in node.co_units]
+        else:  # a new node: the unit asked for (the project page's "add a node for this unit"), else the lead unit
+            wanted = arg_id("unit_id")
+            form.unit_id.data = wanted if wanted in {c.value for c in form.unit_id.choices} else project.lead_unit_id
     people = db.session.scalars(
         select(User).where(User.is_active_account, User.unit_id.is_not(None)).order_by(User.unit_id, User.display_name)
     )
@@ -181,7 +204,8 @@ def node_edit(project_id: int | None = None, node_id: int | None = None):
             form.form_errors.append(_("The form is missing its version; reload the page."))
             return render_template("projects/node_form.html", **context), 422
         try:
-            saved = services.save_node(current_user, node or Node(project_id=project.id), data, expected)
+            co_units = [db.session.get(Unit, i) for i in form.co_unit_ids.data or []]
+            saved = services.save_node(current_user, node or Node(project_id=project.id), data, expected, co_units)
             db.session.commit()
         except (services.StaleError, StaleDataError):
             db.session.rollback()
@@ -192,6 +216,10 @@ def node_edit(project_id: int | None = None, node_id: int | None = None):
                 _("Someone else changed this node while you were editing. The form now shows their version; make your change again.")
             )
             return render_template("projects/node_form.html", form=form, node=fresh, project=project), 409
+        except Refused as refused:
+            db.session.rollback()
+            form.form_errors.append(refused.message)
+            return render_template("projects/node_form.html", **context), refused.status
         flash(_("Saved."), "success")
         return redirect(url_for("projects.detail", project_id=saved.project_id), 303)
     return render_template("projects/node_form.html", **context)
