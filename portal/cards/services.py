@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from portal.models.policy import go_live_on
 _RANK = {"none": 0, "green": 1, "yellow": 2, "red": 3}
 
 
-def points_for(colour: str, policy: ScoringPolicy, weight: int) -> int:
+def points_for(colour: str, policy: ScoringPolicy, weight: int) -> Decimal:
     return {"green": policy.green_points, "yellow": policy.yellow_points, "red": policy.red_points}[colour] * weight
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from portal import permissions
+from portal.models.policy import points
 
 ROLE_LABELS = {
     "admin": _l("Administrator"),
@@ -77,6 +78,7 @@ def _label_of(name: str, labels: dict):
 def init_app(app) -> None:
     app.jinja_env.filters["json_text"] = _json_text
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["points"] = points
     app.jinja_env.globals.update(
         timedelta=timedelta,
         role_label=_label_of("role", ROLE_LABELS),

@@ -23,6 +23,7 @@ from portal.models.org import League, Unit, UnitAlias
 from portal.models.project import (
     STAGES,
     Category,
+    InvestmentReport,
     Project,
     Theme,
     project_co_unit,
@@ -46,7 +47,7 @@ __all__ = [
     "Document", "Interview", "interview_card", "DOCUMENT_KINDS", "INTERVIEW_STATES",
     "Evidence", "Node", "ProgressEntry", "CARDS", "STATUSES", "OPEN_STATUSES", "EVIDENCE_KINDS", "node_co_unit",
     "League", "Unit", "UnitAlias",
-    "Category", "Project", "Theme", "project_co_unit", "project_contact", "STAGES",
+    "Category", "InvestmentReport", "Project", "Theme", "project_co_unit", "project_contact", "STAGES",
     "AuditEntry", "CalendarDay", "CountySetting", "Delivery", "JobRun", "LedgerMapping", "Notification", "ScoringPolicy",
     "LoginAttempt", "User", "UserRole", "UserSession", "leader_unit", "ROLES",
 ]

@@ -6,9 +6,10 @@ Scores and rankings are sums over card events, never stored totals.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, one_of, utcnow
@@ -51,7 +52,7 @@ class CardEvent(Base):
     # The unit at the time of issue: moving a node later does not move its cards.
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     colour: Mapped[str] = mapped_column(String(8))
-    points: Mapped[int] = mapped_column(Integer)
+    points: Mapped[Decimal] = mapped_column(Numeric(6, 1))  # the policy's points × the node's weight
     effective_date: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")
     is_manual: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -11,9 +12,9 @@ from portal.models import CountySetting, ScoringPolicy
 
 # The defaults of SPEC section 3, used until an admin saves a policy.
 DEFAULTS = {
-    "green_points": 1,
-    "yellow_points": 0,
-    "red_points": -1,
+    "green_points": Decimal(1),
+    "yellow_points": Decimal(0),
+    "red_points": Decimal(-1),
     "warn_days": 3,
     "recommit_grace_days": 5,
     "interview_yellow_threshold": 3,
@@ -21,6 +22,18 @@ DEFAULTS = {
     "project_yellow_lag": 10,
     "project_red_lag": 25,
 }
+
+
+def points(value) -> int | Decimal:
+    """A score or card's points as shown: a whole number as such (3, −2), else with its one decimal (−0.5, 12.5).
+
+    Sums come back from the database as Decimal (PostgreSQL), float or int
+    (SQLite); every figure a page, a PDF or an export shows goes through here.
+    """
+    if value is None:
+        return 0
+    exact = Decimal(str(value)).quantize(Decimal("0.1"))
+    return int(exact) if exact == exact.to_integral_value() else exact
 
 
 def policy_on(as_of: date) -> ScoringPolicy:

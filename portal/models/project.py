@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -87,6 +88,8 @@ class Project(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text, default="")
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Carried over (结转): the same project in the year before, whose open nodes moved here.
+    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -101,6 +104,36 @@ class Project(Base):
     nodes: Mapped[list[Node]] = relationship(
         back_populates="project", order_by="Node.deadline", cascade="all, delete-orphan", passive_deletes=True
     )
+    carried_from: Mapped[Project | None] = relationship(
+        remote_side=[id], foreign_keys=[carried_from_id], back_populates="carried_to"
+    )
+    carried_to: Mapped[Project | None] = relationship(back_populates="carried_from", foreign_keys=[carried_from_id])
+    investment_reports: Mapped[list[InvestmentReport]] = relationship(
+        back_populates="project", order_by="InvestmentReport.month", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def __repr__(self) -> str:
         return f"<Project {self.code} {self.name}>"
+
+
+class InvestmentReport(Base):
+    """A month's completed investment as the project's contact reports it (cumulative, 万元).
+
+    One row per project and month; a second report of the same month replaces
+    the figure (audited). The latest month's figure is the project's
+    ``investment_completed``.
+    """
+
+    __tablename__ = "investment_report"
+    __table_args__ = (UniqueConstraint("project_id", "month", name="uq_investment_report_month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month reported
+    completed: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # cumulative, 万元
+    note: Mapped[str] = mapped_column(String(200), default="")
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="investment_reports")
+    reported_by: Mapped[User | None] = relationship()

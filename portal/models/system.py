@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, UTCDateTime, one_of, utcnow
@@ -46,9 +47,10 @@ class ScoringPolicy(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     effective_from: Mapped[date] = mapped_column(Date, unique=True)
-    green_points: Mapped[int] = mapped_column(Integer, default=1)
-    yellow_points: Mapped[int] = mapped_column(Integer, default=0)
-    red_points: Mapped[int] = mapped_column(Integer, default=-1)
+    # Points per weight, with one decimal place (−0.5 is a common yellow card).
+    green_points: Mapped[Decimal] = mapped_column(Numeric(5, 1), default=Decimal(1))
+    yellow_points: Mapped[Decimal] = mapped_column(Numeric(5, 1), default=Decimal(0))
+    red_points: Mapped[Decimal] = mapped_column(Numeric(5, 1), default=Decimal(-1))
     warn_days: Mapped[int] = mapped_column(Integer, default=3)
     recommit_grace_days: Mapped[int] = mapped_column(Integer, default=5)  # working days
     interview_yellow_threshold: Mapped[int] = mapped_column(Integer, default=3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import NamedTuple
 
 from sqlalchemy import and_, case, func, literal, not_, or_, select
@@ -17,6 +18,7 @@ from portal.core.database import report_rows
 from portal.core.extensions import db
 from portal.core.periods import period_bounds, previous_period
 from portal.models import CardEvent, Category, League, Node, Project, Unit
+from portal.models.policy import points
 
 
 def on_time_share(green: int, yellow: int) -> float | None:
@@ -36,7 +38,7 @@ class UnitScore(NamedTuple):
     unit_id: int
     name: str
     sort_order: int = 0
-    score: int = 0
+    score: int | Decimal = 0  # one decimal place at most (see models.policy.points)
     green: int = 0
     yellow: int = 0
     red: int = 0
@@ -54,7 +56,7 @@ class RankedRow:
     rank: int
     unit: UnitScore
     previous_rank: int | None = None
-    ytd_score: int | None = None  # the year to date, up to the period's end
+    ytd_score: int | Decimal | None = None  # the year to date, up to the period's end
     is_last: bool = False  # 末位: the last rank of its league, when the league is not all equal
 
     @property
@@ -165,7 +167,7 @@ def unit_scores(start: date, end: date, units=None, today: date | None = None) -
         score, green, yellow, red = totals.get(unit_id, none)
         judged, on_time = due.get(unit_id, (0, 0))
         scores[unit_id] = UnitScore(
-            unit_id, name, sort_order, int(score or 0), int(green or 0), int(yellow or 0), int(red or 0),
+            unit_id, name, sort_order, points(score), int(green or 0), int(yellow or 0), int(red or 0),
             judged, on_time,
         )
     return scores
@@ -286,7 +288,7 @@ def project_leaderboard(year: int, until: date, limit: int = 10) -> tuple[list[C
     return ordered[:limit], bottom
 
 
-def unit_history(unit_id: int, year: int) -> list[tuple[int, int, int, int, int]]:
+def unit_history(unit_id: int, year: int) -> list[tuple]:
     """A unit's (month, score, green, yellow, red) through a year, from one query."""
     months = {m: [0, 0, 0, 0] for m in range(1, 13)}
     rows = db.session.execute(
@@ -295,8 +297,8 @@ def unit_history(unit_id: int, year: int) -> list[tuple[int, int, int, int, int]
             CardEvent.effective_date.between(date(year, 1, 1), date(year, 12, 31)),
         )
     )
-    for day, colour, points in rows:
+    for day, colour, card_points in rows:
         month = months[day.month]
-        month[0] += points
+        month[0] += card_points
         month[{"green": 1, "yellow": 2, "red": 3}[colour]] += 1
-    return [(m, *values) for m, values in months.items()]
+    return [(m, points(values[0]), *values[1:]) for m, values in months.items()]
