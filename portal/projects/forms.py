@@ -20,6 +20,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.core.extensions import db
 from portal.core.forms import (
     REQUIRED,
     DateField,
@@ -33,7 +34,6 @@ from portal.core.forms import (
 )
 from portal.core.templating import STAGE_LABELS
 from portal.models import STAGES, Project, User
-from portal.core.extensions import db
 from portal.projects.services import deadline_problem, responsible_problem
 
 BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
