@@ -60,6 +60,15 @@ def can_view_project(actor: User, project: Project) -> bool:
     return actor.unit_id in unit_ids or any(n.unit_id == actor.unit_id for n in project.nodes)
 
 
+def can_report_investment(actor: User, project: Project) -> bool:
+    """A month's completed investment: the project's contacts, its lead unit's staff, supervisors and admins."""
+    if not _authenticated(actor):
+        return False
+    if actor.has_role("supervisor", "admin") or is_project_contact(actor, project):
+        return True
+    return actor.has_role("unit_staff") and actor.unit_id == project.lead_unit_id
+
+
 def can_view_node(actor: User, node: Node) -> bool:
     """The node's unit, its 配合单位 (read-only), the project's contacts, and those who see every unit."""
     return (

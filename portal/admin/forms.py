@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DecimalField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -26,6 +23,7 @@ from wtforms.validators import (
 from portal.auth.passwords import MIN_PASSWORD, password_problem
 from portal.core.forms import (
     REQUIRED,
+    BoundedDecimal,
     DateField,
     MultiSelect,
     NoMarkup,
@@ -186,31 +184,12 @@ class UserForm(FlaskForm):
             raise ValidationError(_l("Only leaders have units in charge."))
 
 
-class PointsField(DecimalField):
-    """Points per weight: from −100 to 100 with at most one decimal place (−0.5); one message whatever is wrong."""
-
-    MESSAGE = _l("Enter a number from -100 to 100 with at most one decimal place, such as -0.5.")
-
-    def __init__(self, label, **kwargs):
-        super().__init__(label, places=1, validators=[InputRequired(REQUIRED)], **kwargs)
-
-    def process_formdata(self, valuelist):
-        raw = (valuelist[0] if valuelist else "").strip().replace("−", "-").replace("－", "-").replace("．", ".")
-        self.data = None
-        if not raw:
-            return
-        try:
-            value = Decimal(raw)
-            ok = value.is_finite() and -100 <= value <= 100 and value == value.quantize(Decimal("0.1"))
-        except InvalidOperation:
-            ok = False
-        if not ok:
-            raise ValueError(self.MESSAGE)
-        self.data = value + 0  # −0 is 0
+POINTS_MESSAGE = _l("Enter a number from -100 to 100 with at most one decimal place, such as -0.5.")
 
 
 def _points(label):
-    return PointsField(label)
+    """Points per weight: from −100 to 100 with at most one decimal place (−0.5)."""
+    return BoundedDecimal(label, -100, 100, 1, POINTS_MESSAGE)
 
 
 def _days(label, low, high):

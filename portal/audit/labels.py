@@ -29,6 +29,7 @@ ACTIONS = {
     "project.create": "新增项目", "project.update": "修改项目", "project.delete": "删除项目",
     "project.links": "调整项目联络员与联动单位",
     "node.links": "调整节点联动单位",
+    "investment.report": "填报月度完成投资", "investment.correct": "更正月度完成投资",
     "unit.create": "新增单位", "unit.update": "修改单位", "unit.delete": "删除单位", "unit.alias": "登记单位别名",
     "unit.aliases": "调整单位别名", "unit.robot": "设置单位工作群机器人",
     "league.create": "新增联赛", "league.update": "修改联赛", "league.delete": "删除联赛",
@@ -49,7 +50,7 @@ ACTIONS = {
 }
 
 FIELDS = {
-    "co_units": "联动单位", "contacts": "联络员",
+    "co_units": "联动单位", "contacts": "联络员", "month": "月份", "completed": "本年累计完成投资（万元）",
     "status": "状态", "card": "牌", "title": "名称", "name": "名称", "deadline": "完成时限",
     "committed_deadline": "承诺完成时间", "new_deadline": "承诺完成时间", "standard": "完成标准", "weight": "权重",
     "unit_id": "责任单位", "responsible_user_id": "责任人", "reason": "原因", "comment": "意见", "state": "状态",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
 
 import wtforms
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import SelectChoice, SelectMultipleField, validators
+from wtforms import DecimalField, SelectChoice, SelectMultipleField, validators
 from wtforms.validators import ValidationError
 
 from portal.core.extensions import db
@@ -151,3 +153,30 @@ EVIDENCE_KIND_LABELS = {
 }
 EVIDENCE_KIND_CHOICES = options((k, EVIDENCE_KIND_LABELS[k]) for k in EVIDENCE_KINDS)
 EVIDENCE_FILES_LABEL = _l("Evidence files (PDF, JPG, PNG, DOCX, XLSX; at most 20 MB each)")
+
+
+class BoundedDecimal(DecimalField):
+    """A decimal in [low, high] with at most ``places`` decimals, read leniently (full-width digits, minus, point,
+    thousands separators) and refused with one message whatever is wrong (letters, NaN, too many decimals, out
+    of range), so a field never shows two errors and no value reaches a comparison that raises."""
+
+    def __init__(self, label, low, high, places: int, message, **kwargs):
+        kwargs.setdefault("validators", [validators.InputRequired(REQUIRED)])
+        super().__init__(label, places=places, **kwargs)
+        self.low, self.high, self.message = Decimal(low), Decimal(high), message
+        self.quantum = Decimal(1).scaleb(-places)
+
+    def process_formdata(self, valuelist):
+        raw = unicodedata.normalize("NFKC", valuelist[0] if valuelist else "").strip()
+        raw = raw.replace("−", "-").replace(",", "").replace(" ", "")
+        self.data = None
+        if not raw:
+            return
+        try:
+            value = Decimal(raw)
+            ok = value.is_finite() and self.low <= value <= self.high and value == value.quantize(self.quantum)
+        except InvalidOperation:
+            ok = False
+        if not ok:
+            raise ValueError(str(self.message))
+        self.data = value + 0  # −0 is 0

@@ -4,7 +4,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -23,6 +22,7 @@ from wtforms.validators import (
 from portal.core.extensions import db
 from portal.core.forms import (
     REQUIRED,
+    BoundedDecimal,
     DateField,
     MultiSelect,
     NoMarkup,
@@ -43,16 +43,12 @@ def _max(n: int):
     return Length(max=n, message=_l("At most %(max)d characters.", max=n))
 
 
+MONEY_MESSAGE = _l("Enter an amount from 0 to 999,999,999 (10k yuan).")
+
+
 def _money(label):
-    return DecimalField(
-        label,
-        places=2,
-        default=0,
-        validators=[
-            Optional(),
-            NumberRange(0, 999_999_999, _l("Enter an amount from 0 to 999,999,999 (10k yuan).")),
-        ],
-    )
+    """An amount in 万元 with at most two decimals; blank is 0."""
+    return BoundedDecimal(label, 0, 999_999_999, 2, MONEY_MESSAGE, default=0, validators=[Optional()])
 
 
 class ProjectForm(FlaskForm):
@@ -132,3 +128,11 @@ class NodeForm(FlaskForm):
         problem = responsible_problem(person, self.unit_id.data, self.co_unit_ids.data or [])
         if problem:
             raise ValidationError(problem)
+
+
+class InvestmentForm(FlaskForm):
+    """A month's completed investment (本年累计完成投资, 万元), reported by the project's contact."""
+
+    month = SelectField(_l("Month reported"), validators=[InputRequired(REQUIRED)])
+    completed = BoundedDecimal(_l("Completed this year, cumulative (10k yuan)"), 0, 999_999_999, 2, MONEY_MESSAGE)
+    note = StringField(_l("Note"), filters=[strip], validators=[_max(200), NoMarkup()])

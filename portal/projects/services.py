@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.audit import services as audit
+from portal.core.database import lock_row
 from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.dashboard.progress import ProjectProgress, project_progress
-from portal.models import CardEvent, Node, Project, Unit, User
+from portal.models import CardEvent, InvestmentReport, Node, Project, Unit, User
 
 PROJECT_FIELDS = (
     "code", "name", "category_id", "theme_id", "year", "lead_leader_id", "lead_unit_id", "stage",
@@ -147,3 +150,103 @@ def delete_node(actor: User, node: Node) -> None:
 def progress_of(project: Project, as_of: date) -> ProjectProgress:
     """Where one project stands on ``as_of``: schedule, closed weight, colour (rule 8, as the dashboard computes it)."""
     return project_progress(as_of, project_ids=[project.id])[0]
+
+
+# --------------------------------------------------------------------------
+# Completed investment, reported monthly (the contact's 月报)
+# --------------------------------------------------------------------------
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def reportable_months(project: Project, today: date) -> list[date]:
+    """The months a project's completed investment may be reported for: its year, up to this month (latest first)."""
+    last = min(month_start(today), date(project.year, 12, 1))
+    return [date(project.year, m, 1) for m in range(last.month, 0, -1)] if last.year == project.year else []
+
+
+def report_investment(actor: User, project: Project, month: date, completed, note: str, today: date) -> InvestmentReport:
+    """Record the year's completed investment (cumulative, 万元) up to the end of ``month``.
+
+    A second report of a month replaces its figure (audited as a correction).
+    The figures never go down from one month to the next: a month cannot be
+    below an earlier month or above a later one. The latest month's figure
+    becomes the project's ``investment_completed``. The project row is locked
+    first, so two contacts reporting at once are applied one after the other.
+    """
+    lock_row(project)
+    month = month_start(month)
+    if month not in reportable_months(project, today):
+        raise Refused(422, _("Completed investment can be reported for the months of %(year)d up to this month.",
+                             year=project.year))
+    reports = {r.month: r for r in project.investment_reports}
+    earlier = [r for m, r in reports.items() if m < month]
+    later = [r for m, r in reports.items() if m > month]
+    floor = max(earlier, key=lambda r: r.month) if earlier else None
+    ceiling = min(later, key=lambda r: r.month) if later else None
+    if floor is not None and completed < floor.completed:
+        raise Refused(422, _("The year's completed investment cannot fall: %(month)s already reports %(amount)s (10k yuan).",
+                             month=f"{floor.month.year}年{floor.month.month}月", amount=money_text(floor.completed)))
+    if ceiling is not None and completed > ceiling.completed:
+        raise Refused(422, _("The year's completed investment cannot be above a later month's: %(month)s reports %(amount)s (10k yuan); correct that month first.",
+                             month=f"{ceiling.month.year}年{ceiling.month.month}月", amount=money_text(ceiling.completed)))
+    report = reports.get(month)
+    label = f"{project.name} {month.year}年{month.month}月"
+    if report is None:
+        report = InvestmentReport(project=project, month=month, completed=completed, note=note, reported_by=actor)
+        db.session.add(report)
+        db.session.flush()
+        audit.record(actor, "investment.report", project, summary=label,
+                     after={"month": month.isoformat(), "completed": completed, "note": note})
+    else:
+        before = {"completed": report.completed, "note": report.note}
+        if before == {"completed": completed, "note": note}:
+            return report
+        report.completed, report.note, report.reported_by = completed, note, actor
+        db.session.flush()
+        audit.record(actor, "investment.correct", project, summary=label, before=before,
+                     after={"completed": completed, "note": note})
+    latest = max([*reports.values(), report], key=lambda r: r.month)
+    project.investment_completed = latest.completed
+    db.session.flush()
+    return report
+
+
+def money_text(value) -> str:
+    return f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class InvestmentMonth:
+    month: date
+    completed: Decimal | None  # cumulative in the year, as reported; None: not reported
+    added: Decimal | None  # since the previous report
+    report: InvestmentReport | None
+
+
+@dataclass(frozen=True)
+class InvestmentHistory:
+    planned: Decimal
+    months: list[InvestmentMonth]  # January to December of the project's year
+    scale: Decimal  # the chart's top: the plan or the largest figure, whichever is higher
+
+    @property
+    def reports(self) -> list[InvestmentMonth]:
+        return [m for m in reversed(self.months) if m.report is not None]
+
+
+def investment_history(project: Project) -> InvestmentHistory:
+    """The year's monthly reports, month by month, for the project page's table and chart."""
+    reports = {r.month: r for r in project.investment_reports}
+    months, previous = [], Decimal(0)
+    for m in range(1, 13):
+        report = reports.get(date(project.year, m, 1))
+        completed = report.completed if report else None
+        months.append(InvestmentMonth(date(project.year, m, 1), completed,
+                                      None if completed is None else completed - previous, report))
+        previous = completed if completed is not None else previous
+    planned = Decimal(project.investment_planned or 0)
+    top = max([planned, *(r.completed for r in reports.values())], default=Decimal(0))
+    return InvestmentHistory(planned, months, top or Decimal(1))

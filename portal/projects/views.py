@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,9 +17,15 @@ from portal.core.forms import EmptyForm, options
 from portal.core.inputs import MAX_ID, arg_id, arg_page, arg_year, parse_int
 from portal.core.web import apply_change, flash_redirect, load_or_403
 from portal.models import STAGES, Category, Node, Project, Theme, Unit, User, UserRole
-from portal.permissions import can_setup_projects, can_view_all_units, can_view_project, requires
+from portal.permissions import (
+    can_report_investment,
+    can_setup_projects,
+    can_view_all_units,
+    can_view_project,
+    requires,
+)
 from portal.projects import services
-from portal.projects.forms import NodeForm, ProjectForm
+from portal.projects.forms import InvestmentForm, NodeForm, ProjectForm
 
 bp = Blueprint("projects", __name__)
 
@@ -133,20 +141,63 @@ def project_edit(project_id: int | None = None):
 @login_required
 def detail(project_id: int):
     project = load_or_403(Project, project_id, can_view_project)
+    return _detail_page(project)
+
+
+def _investment_form(project: Project, today) -> InvestmentForm:
+    form = InvestmentForm()
+    months = services.reportable_months(project, today)
+    form.month.choices = options((m.isoformat(), f"{m.year}年{m.month}月") for m in months)
+    if form.month.data is None and months:
+        form.month.data = months[0].isoformat()
+    return form
+
+
+def _detail_page(project: Project, investment_form: InvestmentForm | None = None, error: str | None = None,
+                 status: int = 200):
+    from portal.core.clock import get_clock
+
+    clock = get_clock()
+    today = clock.today()
     nodes = db.session.scalars(
         select(Node)
         .where(Node.project_id == project.id)
         .options(selectinload(Node.unit), selectinload(Node.responsible_user))
         .order_by(Node.deadline, Node.id)
     ).all()
-    from portal.core.clock import get_clock
-
-    progress = services.progress_of(project, get_clock().today())
+    progress = services.progress_of(project, today)
     responsible = {n.unit_id for n in nodes}
     without_nodes = [u for u in [project.lead_unit, *project.co_units] if u is not None and u.id not in responsible]
+    if investment_form is None and can_report_investment(current_user, project):
+        investment_form = _investment_form(project, today)
     return render_template(
         "projects/detail.html", project=project, nodes=nodes, form=EmptyForm(), progress=progress, stages=STAGES,
-        without_nodes=list(dict.fromkeys(without_nodes)),
+        without_nodes=list(dict.fromkeys(without_nodes)), investment_form=investment_form, investment_error=error,
+        investment=services.investment_history(project), clock=clock,
+    ), status
+
+
+@bp.route("/projects/<int:project_id>/investment", methods=["POST"])
+@login_required
+def report_investment(project_id: int):
+    """A month's completed investment (月报), from the project page."""
+    from portal.core.clock import get_clock
+
+    project = load_or_403(Project, project_id, can_report_investment)
+    today = get_clock().today()
+    form = _investment_form(project, today)
+
+    def change():
+        month = date.fromisoformat(form.month.data)
+        return services.report_investment(current_user, project, month, form.completed.data, form.note.data or "", today)
+
+    return apply_change(
+        change, form=form,
+        refused=lambda status, message: _detail_page(
+            db.session.get(Project, project_id), form, None if status == 422 and form.errors else message, status),
+        done=lambda report: flash_redirect(
+            _("Completed investment for %(month)s saved.", month=f"{report.month.year}年{report.month.month}月"),
+            "success", url_for("projects.detail", project_id=project_id) + "#investment"),
     )
 
 

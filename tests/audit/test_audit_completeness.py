@@ -185,6 +185,8 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
         "title": f"取得施工许可证{n}", "unit_id": str(c["own"].id), "responsible_user_id": "",
         "deadline": "2026-09-30", "standard": "以施工许可证为准", "weight": "1", "version": str(c["todo"].version)}),
     "projects.node_delete": ("supervisor", lambda c, n: {}),
+    "projects.report_investment": ("unit_staff", lambda c, n: {"month": "2026-05-01", "completed": str(100 + n),
+                                                               "note": "1-5月统计快报"}),
     "boards.move": ("unit_staff", lambda c, n: {"status": "doing", "version": str(c["todo"].version)}),
     "boards.submit": ("unit_staff", lambda c, n: {"note": "已完成摘牌", "kind": "acceptance",
                                                  "version": str(c["todo"].version),

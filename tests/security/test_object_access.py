@@ -119,6 +119,7 @@ OBJECT_RULES: dict[str, Rule] = {
     "rankings.unit": same(SIGNED_IN),  # scores are public
     # projects
     "projects.detail": Rule(OWN_READERS, READ_ALL),
+    "projects.report_investment": Rule(OWN_EDITORS, SETUP),  # the project's contacts and lead unit's staff
     "documents.project_ledger": Rule(OWN_READERS, READ_ALL),
     "projects.project_edit": same(SETUP),
     "projects.project_delete": same(SETUP),

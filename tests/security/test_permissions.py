@@ -45,6 +45,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "audit.index": SETUP,
     "projects.index": READ_ALL,
     "projects.detail": READ_ALL,  # the project belongs to another unit than staff/contact
+    "projects.report_investment": SETUP,  # 422 without the fields; the project's own staff and contacts too
     "projects.project_edit": SETUP,
     "projects.project_delete": SETUP,
     "projects.node_edit": SETUP,
