@@ -18,6 +18,7 @@ ACTIONS = {
     "node.start": "开始推进", "node.unstart": "退回未启动", "node.submit": "提交销号",
     "node.verify": "审核销号", "node.reject": "退回销号申请", "node.reopen": "重新打开节点",
     "progress.create": "填报进展", "evidence.create": "上传佐证材料", "evidence.delete": "删除佐证材料",
+    "evidence.kind": "更改佐证材料类型",
     "card.green": "记绿牌", "card.yellow": "记黄牌", "card.red": "记红牌",
     "card.manual_yellow": "手动记黄牌", "card.manual_red": "手动记红牌", "card.manual_green": "手动记绿牌",
     "card.withdraw": "撤销红黄绿牌",
@@ -27,7 +28,7 @@ ACTIONS = {
     "interview.notice": "签发约谈通知", "interview.hold": "记录约谈纪要", "interview.close": "办结约谈",
     "interview.cancel": "取消约谈",
     "project.create": "新增项目", "project.update": "修改项目", "project.delete": "删除项目",
-    "project.links": "调整项目联络员与联动单位",
+    "project.links": "调整项目联络员与联动单位", "project.carry": "结转至下一年度",
     "node.links": "调整节点联动单位",
     "investment.report": "填报月度完成投资", "investment.correct": "更正月度完成投资",
     "unit.create": "新增单位", "unit.update": "修改单位", "unit.delete": "删除单位", "unit.alias": "登记单位别名",
@@ -50,7 +51,7 @@ ACTIONS = {
 }
 
 FIELDS = {
-    "co_units": "联动单位", "contacts": "联络员", "month": "月份", "completed": "本年累计完成投资（万元）",
+    "co_units": "联动单位", "contacts": "联络员", "month": "月份", "nodes": "节点", "project_id": "项目", "kind": "类型", "completed": "本年累计完成投资（万元）",
     "status": "状态", "card": "牌", "title": "名称", "name": "名称", "deadline": "完成时限",
     "committed_deadline": "承诺完成时间", "new_deadline": "承诺完成时间", "standard": "完成标准", "weight": "权重",
     "unit_id": "责任单位", "responsible_user_id": "责任人", "reason": "原因", "comment": "意见", "state": "状态",

@@ -9,6 +9,8 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from portal import permissions
+from portal.core.forms import EVIDENCE_KIND_LABELS
+from portal.models import EVIDENCE_KINDS
 from portal.models.policy import points
 
 ROLE_LABELS = {
@@ -86,6 +88,8 @@ def init_app(app) -> None:
         status_label=_label_of("status", STATUS_LABELS),
         card_label=_label_of("card", CARD_LABELS),
         delivery_state_label=_label_of("delivery_state", DELIVERY_STATE_LABELS),
+        evidence_kind_label=_label_of("evidence_kind", EVIDENCE_KIND_LABELS),
+        evidence_kinds=[(k, EVIDENCE_KIND_LABELS[k]) for k in EVIDENCE_KINDS],
         **{
             name: getattr(permissions, name)
             for name in dir(permissions)

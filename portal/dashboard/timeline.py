@@ -41,7 +41,7 @@ class Band:
 
 
 def year_timeline(year: int, no_theme: str) -> list[Band]:
-    """The major nodes (``is_major``) of a year's projects, one band per active theme, in two queries.
+    """The major nodes (``is_major``) due in a year, one band per active theme, in two queries.
 
     Nodes sit in the month of their planned deadline (the published plan); a
     re-committed date is carried along for display. Nodes of projects without
@@ -57,7 +57,8 @@ def year_timeline(year: int, no_theme: str) -> list[Band]:
         select(Node.id, Project.id, Project.name, Node.title, Node.deadline, Node.committed_deadline,
                Node.status, Node.card, Project.theme_id)
         .join(Project, Project.id == Node.project_id)
-        .where(Project.year == year, Node.is_major, Node.deadline.between(date(year, 1, 1), date(year, 12, 31)))
+        # Every project's nodes due in the year: a cross-year or carried project's too.
+        .where(Node.is_major, Node.deadline.between(date(year, 1, 1), date(year, 12, 31)))
         .order_by(Node.deadline, Project.code, Node.id)
     )
     for *values, theme_id in rows:
@@ -70,3 +71,11 @@ def year_timeline(year: int, no_theme: str) -> list[Band]:
     if None in bands:
         ordered.append(bands[None])
     return ordered
+
+
+def by_month(bands: list[Band]) -> list[list[tuple[str, TimelineItem]]]:
+    """The same nodes month by month, each with its band's name, in deadline order (the phone's list)."""
+    return [
+        sorted(((band.name, item) for band in bands for item in band.months[m]), key=lambda pair: pair[1].deadline)
+        for m in range(12)
+    ]

@@ -44,9 +44,12 @@ def _choice(name: str, allowed: set[int]) -> int | None:
     return value
 
 
-def _years(current: int) -> list[int]:
-    years = {y for (y,) in db.session.execute(select(Project.year).distinct())}
-    return sorted(years | {current}, reverse=True)
+def _years(current: int, *, planning: bool = False) -> list[int]:
+    """The years to choose from: every project's, this one, and (``planning``, in December) next year's."""
+    years = {y for (y,) in db.session.execute(select(Project.year).distinct())} | {current}
+    if planning:
+        years.add(current + 1)
+    return sorted(years, reverse=True)
 
 
 @bp.route("/dashboard")
@@ -90,8 +93,9 @@ def timeline():
         return render_error(400, error.message)
     bands = year_timeline.year_timeline(year, _("No theme"))
     return render_template(
-        "dashboard/timeline.html", year=year, today=today, bands=bands, years=_years(today.year),
-        total=sum(b.count for b in bands),
+        "dashboard/timeline.html", year=year, today=today, bands=bands,
+        years=_years(today.year, planning=today.month == 12),
+        total=sum(b.count for b in bands), months=year_timeline.by_month(bands),
     )
 
 

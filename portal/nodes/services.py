@@ -23,7 +23,7 @@ from portal.cards.services import issue_manual_card as issue_manual_card
 from portal.cards.services import withdraw_card as withdraw_card
 from portal.core.errors import Refused
 from portal.core.extensions import db
-from portal.models import AuditEntry, Evidence, Node, ProgressEntry, Project, User
+from portal.models import EVIDENCE_KINDS, AuditEntry, Evidence, Node, ProgressEntry, Project, User
 from portal.nodes import evidence as files
 from portal.recommitments.services import file_request as file_request
 from portal.recommitments.services import may_file as may_file
@@ -105,6 +105,22 @@ def remove_evidence(actor: User, evidence: Evidence) -> None:
                  before={"node_id": evidence.node_id, "name": evidence.original_name, "sha256": evidence.sha256})
     db.session.delete(evidence)
     db.session.flush()
+
+
+def retype_evidence(actor: User, evidence: Evidence, kind: str) -> Evidence:
+    """The uploader gives one file its own type (a batch is uploaded under one) until the node is submitted."""
+    if evidence.uploaded_by_id != actor.id:
+        raise Refused(403, _("Only the person who uploaded a file may change its type."))
+    if not evidence.node.is_open:
+        raise Refused(409, _("The node has been submitted for sign-off; its evidence can no longer be changed."))
+    if kind not in EVIDENCE_KINDS:
+        raise Refused(422, _("Choose a type from the list."))
+    if evidence.kind != kind:
+        audit.record(actor, "evidence.kind", evidence, summary=f"{evidence.node.title}：{evidence.original_name}",
+                     before={"kind": evidence.kind}, after={"kind": kind})
+        evidence.kind = kind
+        db.session.flush()
+    return evidence
 
 
 def node_page(node_id: int) -> tuple[Node | None, list[HistoryRow]]:

@@ -144,6 +144,16 @@ def remove_evidence(evidence_id: int):
     return _on_node_page(node, None, lambda: services.remove_evidence(current_user, row), _("The file was removed."))
 
 
+@bp.route("/evidence/<int:evidence_id>/kind", methods=["POST"])
+@login_required
+def retype_evidence(evidence_id: int):
+    """One file's own type (材料类型), chosen by its uploader after a batch went up under one."""
+    row = db.get_or_404(Evidence, evidence_id)
+    node = load_or_403(Node, row.node_id, permissions.can_view_node)
+    kind = request.form.get("kind", "")
+    return _on_node_page(node, None, lambda: services.retype_evidence(current_user, row, kind), _("The file's type was changed."))
+
+
 @bp.route("/evidence/<int:evidence_id>")
 @login_required
 def download_evidence(evidence_id: int):

@@ -136,3 +136,15 @@ class InvestmentForm(FlaskForm):
     month = SelectField(_l("Month reported"), validators=[InputRequired(REQUIRED)])
     completed = BoundedDecimal(_l("Completed this year, cumulative (10k yuan)"), 0, 999_999_999, 2, MONEY_MESSAGE)
     note = StringField(_l("Note"), filters=[strip], validators=[_max(200), NoMarkup()])
+
+
+class CarryForm(FlaskForm):
+    """结转: the code and the end date of the project's next-year record."""
+
+    code = StringField(
+        _l("Project code"), filters=[strip],
+        validators=[DataRequired(REQUIRED), _max(30),
+                    Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Use letters, digits, '-' or '_' only.")),
+                    Unique(Project.code, message=_l("This project code is already in use."))],
+    )
+    end_date = DateField(_l("End date"), validators=[Optional()], format="%Y-%m-%d")

@@ -250,3 +250,70 @@ def investment_history(project: Project) -> InvestmentHistory:
     planned = Decimal(project.investment_planned or 0)
     top = max([planned, *(r.completed for r in reports.values())], default=Decimal(0))
     return InvestmentHistory(planned, months, top or Decimal(1))
+
+
+# --------------------------------------------------------------------------
+# Carrying a project into next year (结转)
+# --------------------------------------------------------------------------
+
+CARRY_FROM_MONTH = 10  # next year's plan is drawn up from the fourth quarter
+
+
+def carry_problem(project: Project, today: date) -> str | None:
+    """Why ``project`` cannot be carried into next year on ``today``, or None."""
+    if project.carried_to is not None:
+        return _("This project has already been carried into %(year)d as %(code)s.",
+                 year=project.carried_to.year, code=project.carried_to.code)
+    if today < date(project.year, CARRY_FROM_MONTH, 1):
+        return _("A project of %(year)d can be carried into next year from %(day)s.",
+                 year=project.year, day=date(project.year, CARRY_FROM_MONTH, 1).isoformat())
+    return None
+
+
+def carried_code(project: Project) -> str:
+    """The next year's code: the year in the code moved on (2026-CY-001 → 2027-CY-001), else the code and the year."""
+    year, following = str(project.year), str(project.year + 1)
+    code = project.code.replace(year, following, 1) if year in project.code else f"{project.code}-{following}"
+    return code[:30]
+
+
+def carry_over(actor: User | None, project: Project, code: str, end_date: date | None, today: date) -> Project:
+    """The same project in the next year, taking this year's open nodes with it (结转).
+
+    The open nodes (未启动 and 推进中) move, with their cards, progress,
+    evidence and re-commitments; signed-off nodes and those waiting for
+    sign-off stay with this year's project, which keeps its figures and
+    history. The new project starts where this one started (so an overdue
+    node keeps a deadline inside its span), its investment plan for the year
+    is to be set, and its completed investment starts the year at zero.
+    """
+    lock_row(project)
+    problem = carry_problem(project, today)
+    if problem:
+        raise Refused(409, problem)
+    following = project.year + 1
+    if end_date is not None and end_date < date(following, 1, 1):
+        raise Refused(422, _("The end date must fall in %(year)d or later.", year=following))
+    if db.session.scalar(select(func.count(Project.id)).where(Project.code == code)):
+        raise Refused(422, _("This project code is already in use."))
+    co_units, contacts = list(project.co_units), list(project.contacts)
+    carried = Project(
+        code=code, name=project.name, category_id=project.category_id, theme_id=project.theme_id, year=following,
+        lead_leader_id=project.lead_leader_id, lead_unit_id=project.lead_unit_id, stage=project.stage,
+        investment_total=project.investment_total, investment_planned=Decimal(0), investment_completed=Decimal(0),
+        start_date=project.start_date or date(project.year, 1, 1),
+        end_date=end_date or max(project.end_date or date.min, date(following, 12, 31)),
+        description=project.description,
+    )
+    db.session.add(carried)
+    carried.carried_from, carried.co_units, carried.contacts = project, co_units, contacts
+    db.session.flush()
+    moving = [n for n in project.nodes if n.is_open]
+    for node in moving:
+        node.project = carried
+    db.session.flush()
+    audit.record(actor, "project.carry", carried, summary=f"{project.name}：{project.year} → {following}",
+                 before={"project_id": project.id, "code": project.code, "year": project.year},
+                 after={"project_id": carried.id, "code": carried.code, "year": following,
+                        "nodes": [n.id for n in moving]})
+    return carried

@@ -25,7 +25,7 @@ from portal.permissions import (
     requires,
 )
 from portal.projects import services
-from portal.projects.forms import InvestmentForm, NodeForm, ProjectForm
+from portal.projects.forms import CarryForm, InvestmentForm, NodeForm, ProjectForm
 
 bp = Blueprint("projects", __name__)
 
@@ -198,6 +198,37 @@ def report_investment(project_id: int):
         done=lambda report: flash_redirect(
             _("Completed investment for %(month)s saved.", month=f"{report.month.year}年{report.month.month}月"),
             "success", url_for("projects.detail", project_id=project_id) + "#investment"),
+    )
+
+
+@bp.route("/projects/<int:project_id>/carry", methods=["GET", "POST"])
+@requires(can_setup_projects)
+def carry(project_id: int):
+    """结转: carry the project into next year with its open nodes; a page that says what moves, then the move."""
+    from portal.core.clock import get_clock
+
+    project = db.get_or_404(Project, project_id)
+    today = get_clock().today()
+    form = CarryForm()
+    if request.method == "GET":
+        form.code.data = services.carried_code(project)
+        form.end_date.data = max(project.end_date or date.min, date(project.year + 1, 12, 31))
+    moving = [n for n in project.nodes if n.is_open]
+    staying = [n for n in project.nodes if not n.is_open]
+
+    def page(status: int, error: str | None = None):
+        return render_template("projects/carry.html", project=project, form=form, moving=moving, staying=staying,
+                               problem=error or services.carry_problem(project, today)), status
+
+    if request.method == "GET":
+        return page(200)
+    return apply_change(
+        lambda: services.carry_over(current_user, project, form.code.data, form.end_date.data, today),
+        form=form,
+        refused=lambda status, message: page(status, None if status == 422 and form.errors else message),
+        done=lambda carried: flash_redirect(
+            _("Carried into %(year)d: %(count)d open nodes moved with it.", year=carried.year, count=len(moving)),
+            "success", url_for("projects.detail", project_id=carried.id)),
     )
 
 

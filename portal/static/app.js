@@ -27,6 +27,20 @@
     }
   });
 
+  // The top bar on a phone: folded to the brand, the workbench (with its to-do badge) and the bell;
+  // the menu button unfolds the rest. Without this script the whole bar shows, as on a desktop.
+  document.addEventListener("DOMContentLoaded", function () {
+    var bar = document.querySelector(".topbar");
+    var toggle = bar && bar.querySelector(".menu-toggle");
+    if (!toggle) { return; }
+    bar.classList.add("is-foldable");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = bar.classList.toggle("menu-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  });
+
   // Navigation menus (<details>): one open at a time; a click elsewhere or Escape closes them.
   function closeMenus(except) {
     document.querySelectorAll("details.navmenu[open]").forEach(function (menu) {

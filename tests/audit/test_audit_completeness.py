@@ -83,6 +83,7 @@ def route_objects(app, clock):
     users["leader"].units_in_charge.append(own)
     project = f.project(lead_unit=own, category=category, code="P-1")
     spare_project = f.project(lead_unit=other, category=category, code="P-2")  # no cards: may be deleted
+    last_year = f.project(lead_unit=own, category=category, code="P-2025", year=2025)  # may be carried into 2026
     todo = f.node(project, title="未启动的节点")
     review = f.node(project, title="待销号的节点", status="review",
                     submitted_at=datetime(2026, 6, 12, 2, 0, tzinfo=UTC), submitted_on=date(2026, 6, 12))
@@ -114,7 +115,7 @@ def route_objects(app, clock):
     db.session.commit()
     return {
         "users": users, "own": own, "other": other, "category": category, "theme": theme, "league": league,
-        "project": project, "spare_project": spare_project, "todo": todo, "review": review, "late": late,
+        "project": project, "spare_project": spare_project, "last_year": last_year, "todo": todo, "review": review, "late": late,
         "yellow": yellow, "request": request, "proposed": proposed, "due": due, "held": held, "draft": draft,
         "delivery": failed, "own_file": own_file,
     }
@@ -126,7 +127,7 @@ def _args(c: dict, endpoint: str) -> dict:
             "nodes.issue_card": c["todo"]}.get(endpoint, c["todo"])
     interview = {"interviews.schedule": c["proposed"], "interviews.hold": c["due"], "interviews.close": c["held"],
                  "interviews.cancel": c["proposed"], "documents.issue_notice": c["due"]}.get(endpoint, c["proposed"])
-    project = c["spare_project"] if endpoint == "projects.project_delete" else c["project"]
+    project = {"projects.project_delete": c["spare_project"], "projects.carry": c["last_year"]}.get(endpoint, c["project"])
     return {
         "kind": "leagues", "item_id": c["league"].id, "unit_id": c["other"].id, "user_id": c["users"]["contact"].id,
         "project_id": project.id, "node_id": node.id, "card_id": c["yellow"].id, "request_id": c["request"].id,
@@ -185,6 +186,7 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
         "title": f"取得施工许可证{n}", "unit_id": str(c["own"].id), "responsible_user_id": "",
         "deadline": "2026-09-30", "standard": "以施工许可证为准", "weight": "1", "version": str(c["todo"].version)}),
     "projects.node_delete": ("supervisor", lambda c, n: {}),
+    "projects.carry": ("supervisor", lambda c, n: {"code": f"P-2026-{n}", "end_date": ""}),
     "projects.report_investment": ("unit_staff", lambda c, n: {"month": "2026-05-01", "completed": str(100 + n),
                                                                "note": "1-5月统计快报"}),
     "boards.move": ("unit_staff", lambda c, n: {"status": "doing", "version": str(c["todo"].version)}),
@@ -212,6 +214,7 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
                                                               "channels": []}),
     "notifications.resend": ("admin", lambda c, n: {}),
     "nodes.remove_evidence": ("unit_staff", lambda c, n: {}),
+    "nodes.retype_evidence": ("unit_staff", lambda c, n: {"kind": "acceptance"}),
     "notifications.save_kinds": ("admin", lambda c, n: {"kinds": ["card.red", "card.yellow"]}),
     "notifications.save_channel": ("admin", lambda c, n: {"host": "mail.qingxi.gov.cn", "port": "587",
                                                           "security": "starttls", "sender": "督查室 <d@qingxi.gov.cn>"}),

@@ -333,3 +333,34 @@ def test_the_command_loads_refuses_and_resets(app, runner):
     with pytest.raises(DatabaseError), db.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_entry"))
     assert count(AuditEntry) == 1
+
+
+@pytest.mark.parametrize("today", [date(2026, 6, 15), date(2026, 12, 7)])
+def test_the_staff_board_has_work_in_every_column_and_december_holds_next_years_plan(app, local_date, today):
+    """N #4: built on any date the staff board has cards in every column; in December next year's plan exists,
+    made by the real carry-over rule (the cross-year projects, their open nodes, their first nodes of next year)."""
+    summary = demo.build(today)
+    db.session.commit()
+    staff = db.session.scalar(select(User).where(User.username == "staff"))
+    board = db.session.scalars(select(Node).where(Node.unit_id == staff.unit_id)).all()
+    assert {n.status for n in board} == {"todo", "doing", "review", "done"}, Counter(n.status for n in board)
+    following = db.session.scalars(select(Project).where(Project.year == today.year + 1)).all()
+    assert count(Project) == summary.projects and count(Node) == summary.nodes
+    if today.month != 12:
+        assert following == []
+        return
+    assert len(following) >= 20
+    for project in following:
+        before = project.carried_from
+        assert before is not None and before.year == today.year and before.carried_to is project
+        assert project.code == before.code.replace(str(today.year), str(today.year + 1), 1)
+        assert all(n.status in ("todo", "doing") for n in project.nodes)
+        assert all(n.status not in ("todo", "doing") for n in before.nodes)  # open nodes moved, the rest stayed
+        next_years = [n for n in project.nodes if n.deadline.year == today.year + 1]
+        assert next_years and all(n.status == "todo" and n.card == "none" for n in next_years)
+        assert project.investment_planned > 0 and project.investment_completed == 0
+    assert any(n.deadline.year == today.year + 1 and n.status == "todo" for n in board)
+    carries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "project.carry")).all()
+    assert len(carries) == len(following)
+    # The cards are still the rules' own after the carry-over (cards belong to nodes, not projects).
+    assert_cards_follow_the_rules(Facts(), today, local_date)

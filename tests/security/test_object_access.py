@@ -119,7 +119,8 @@ OBJECT_RULES: dict[str, Rule] = {
     "rankings.unit": same(SIGNED_IN),  # scores are public
     # projects
     "projects.detail": Rule(OWN_READERS, READ_ALL),
-    "projects.report_investment": Rule(OWN_EDITORS, SETUP),  # the project's contacts and lead unit's staff
+    "projects.report_investment": Rule(OWN_EDITORS, SETUP),
+    "projects.carry": same(SETUP),  # the project's contacts and lead unit's staff
     "documents.project_ledger": Rule(OWN_READERS, READ_ALL),
     "projects.project_edit": same(SETUP),
     "projects.project_delete": same(SETUP),
@@ -157,6 +158,7 @@ OBJECT_RULES: dict[str, Rule] = {
     "notifications.resend": same(ADMIN, delivery_id="delivery_id"),
     # a file's uploader only (the fixtures' files have none): nobody else, whatever their role
     "nodes.remove_evidence": same(NOBODY),
+    "nodes.retype_evidence": same(NOBODY),  # only the uploader; the fixture's file has none
 }
 
 

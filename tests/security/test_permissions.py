@@ -45,7 +45,8 @@ EXPECTED: dict[str, set[str] | None] = {
     "audit.index": SETUP,
     "projects.index": READ_ALL,
     "projects.detail": READ_ALL,  # the project belongs to another unit than staff/contact
-    "projects.report_investment": SETUP,  # 422 without the fields; the project's own staff and contacts too
+    "projects.report_investment": SETUP,
+    "projects.carry": SETUP,  # 422 without the fields; the project's own staff and contacts too
     "projects.project_edit": SETUP,
     "projects.project_delete": SETUP,
     "projects.node_edit": SETUP,
@@ -60,6 +61,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "nodes.upload_evidence": SETUP,
     "nodes.download_evidence": READ_ALL,
     "nodes.remove_evidence": set(),  # only the uploader, while the node is open: the fixture's file has none
+    "nodes.retype_evidence": set(),  # the same
     "boards.signoff": {"supervisor"},
     "sweeps.index": {"supervisor"},
     "sweeps.start": {"supervisor"},

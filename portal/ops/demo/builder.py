@@ -33,7 +33,7 @@ from portal.models import (
     Unit,
     User,
 )
-from portal.ops.demo import history, organisation
+from portal.ops.demo import history, next_year, organisation
 from portal.ops.demo.data import (
     ACCOUNTS,
     COUNTY,
@@ -167,6 +167,7 @@ class CountyBuilder:
         projects = self.plan_year()
         self.live_year(projects)
         self.apply_rules()
+        self.plan_next_year()
         self.record_load()
         return self.summary
 
@@ -204,6 +205,15 @@ class CountyBuilder:
             ),
         )
         db.session.flush()
+
+    def plan_next_year(self) -> None:
+        """In December, next year's plan: cross-year projects carried over, with their first nodes."""
+        carried = next_year.plan_next_year(self)
+        if carried:
+            db.session.flush()
+            self.summary.projects += len(carried)
+            self.summary.nodes = len(self.nodes)
+            self.count()
 
     # -- the rules, and the interviews they proposed ---------------------------
     def apply_rules(self) -> None:
