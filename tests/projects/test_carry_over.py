@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.core.extensions import db
-from portal.models import AuditEntry, CardEvent, Node, Project, ProgressEntry
+from portal.models import AuditEntry, CardEvent, Node, ProgressEntry, Project
 from portal.projects.services import carried_code
 from tests import factories as f
 
