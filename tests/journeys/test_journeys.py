@@ -107,10 +107,17 @@ class Journey:
         return response
 
     def menu(self, menu: str, item: str) -> None:
-        """Open a top-bar menu (督查, 管理) and follow one of its links."""
+        """Open a top-bar menu (督查, 管理) and follow one of its links (on a phone, the folded bar first)."""
+        self.unfold()
         self.page.click(f'.mainnav details.navmenu > summary:text-is("{menu}")')
         self.page.click(f'.mainnav details.navmenu[open] .navmenu-list a:text-is("{item}")')
         self.page.wait_for_load_state()
+
+    def unfold(self) -> None:
+        """On a phone the top bar is folded behind its menu button: open it."""
+        toggle = self.page.locator(".menu-toggle")
+        if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+            toggle.click()
 
     def flash(self) -> str:
         return self.page.locator(".flashes").inner_text()
@@ -571,12 +578,22 @@ def test_the_top_bar_fits_at_1366_and_390_for_every_role(app, journey_ids, brows
             login(page, base, role)
             j.go("/dashboard")
             j.shot("bar")
-            items = page.locator(".mainnav > a, .mainnav > details > summary")
-            tops = [items.nth(i).bounding_box()["y"] for i in range(items.count())]
+            bar = page.locator(".topbar").bounding_box()
             if viewport is WIDE:
                 # Everything on one line: the links and the menus, the brand and the account.
-                bar = page.locator(".topbar").bounding_box()
+                assert not page.locator(".menu-toggle").is_visible()
+                items = page.locator(".mainnav > a, .mainnav > details > summary")
+                tops = [items.nth(i).bounding_box()["y"] for i in range(items.count())]
                 assert max(tops) - min(tops) < 4 and bar["height"] < 60, (tops, bar)
+            else:
+                # Folded to one line: the brand, the workbench with its badge, the bell and the menu button.
+                assert bar["height"] < 60, bar
+                assert page.locator(".mainnav .nav-workbench").is_visible() and page.locator(".bell").is_visible()
+                assert not page.locator(".mainnav a:has-text('排名')").is_visible()
+                page.click(".menu-toggle")
+                assert page.locator(".menu-toggle").get_attribute("aria-expanded") == "true"
+                assert page.locator(".mainnav a:has-text('排名')").is_visible()
+                j.shot("menu-open")
             # No page wider than the screen.
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
             menus = page.locator(".mainnav details.navmenu > summary")

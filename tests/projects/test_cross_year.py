@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.core.extensions import db
-from portal.models import Node
+from portal.models import Node, Project
 from portal.projects.services import deadline_window
 from tests import factories as f
 
@@ -89,3 +89,23 @@ def test_an_existing_node_may_be_moved_into_the_next_year(setup, login_as):
     assert node.deadline == date(2027, 5, 31)
     stale_free = {**fields, "version": str(node.version), "deadline": "2028-02-01"}
     assert sup.post(f"/nodes/{node.id}/edit", stale_free).status_code == 422
+
+
+def test_in_december_a_ledger_of_next_years_plan_imports(app, clock):
+    """N #4: next year's plan is drawn up in December; its ledger (year 2027, dates in 2027) goes in as written."""
+    from tests.ledger.test_ledger import book, row, run_import
+
+    town = f.unit("城关镇", short_name="城关")
+    f.user("lixian", roles=["leader"], unit=town)
+    f.user("zhang", roles=["unit_staff"], unit=town)
+    f.category("产业项目")
+    f.theme("产业创新")
+    db.session.commit()
+    clock.set(date(2026, 12, 7))
+    rows = [row(code="CY-2027-001", year=2027, lead_unit="城关镇", unit="城关镇", title=title, deadline=deadline,
+                start_date=date(2027, 1, 1), end_date=date(2027, 12, 31))
+            for title, deadline in (("完成土地摘牌", date(2027, 3, 31)), ("开工建设", date(2027, 6, 30)))]
+    run_import(book(rows), clock)
+    project = db.session.scalars(select(Project).where(Project.code == "CY-2027-001")).one()
+    assert project.year == 2027
+    assert _titles(project) == [("完成土地摘牌", date(2027, 3, 31)), ("开工建设", date(2027, 6, 30))]

@@ -189,6 +189,7 @@ class CountyBuilder:
         for node in self.nodes:
             history.live(self, node, forced.get(node) or history.pick_scenario(self, node.deadline))
         history.settle_projects(self, projects)
+        history.report_investment(self, projects)
         self.summary.nodes = len(self.nodes)
         db.session.add_all(self.rows)
         db.session.add_all(self.nodes)

@@ -15,7 +15,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
-from portal.models import STAGES, Node, ProgressEntry, Project, Recommitment, Theme, Unit, User
+from portal.models import (
+    STAGES,
+    InvestmentReport,
+    Node,
+    ProgressEntry,
+    Project,
+    Recommitment,
+    Theme,
+    Unit,
+    User,
+)
 from portal.ops.demo.data import (
     APPROVE_COMMENTS,
     CATEGORIES,
@@ -557,3 +567,22 @@ def settle_projects(county: CountyBuilder, projects: list[Project]) -> None:
             project.start_date = date(county.year - years_back, rng.randint(1, 12), 1)
         end = _month_end(county.year + rng.randint(0, 2), rng.choice((6, 12)))
         project.end_date = max(end, max(deadlines))
+
+
+def report_investment(county: CountyBuilder, projects: list[Project]) -> None:
+    """Each project's monthly completed-investment reports up to last month, ending at its completed figure.
+
+    Drawn without dice (a smooth curve to the figure), so the rest of the county is unchanged.
+    """
+    last = county.today.month - 1
+    if last < 1:
+        return
+    for project in projects:
+        completed = Decimal(project.investment_completed or 0)
+        reporter = project.contacts[0] if project.contacts else county.staff[project.lead_unit.short_name][0]
+        for month in range(1, last + 1):
+            figure = completed if month == last else (completed * Decimal((month / last) ** 1.15)).quantize(Decimal("0.01"))
+            reported = min(date(county.year, month + 1, 5), county.last_day)  # month < 12: last is at most November
+            county.rows.append(InvestmentReport(project=project, month=date(county.year, month, 1), completed=figure,
+                                                note="统计月报", reported_by=reporter,
+                                                reported_at=county.at(reported, 10)))
