@@ -42,7 +42,7 @@ def _wide(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
-def test_a_leader_reads_rankings_and_timeline_on_a_phone_and_at_a_desk(app, browser, county):
+def test_a_leader_reads_rankings_and_timeline_on_a_phone_and_at_a_desk(app, browser, county):  # noqa: F811
     with live_server(app) as base:
         phone = Journey(browser, base, "phone-leader", viewport=PHONE)
         page = phone.page
@@ -85,7 +85,7 @@ def test_a_leader_reads_rankings_and_timeline_on_a_phone_and_at_a_desk(app, brow
         desk.close()
 
 
-def test_a_contact_reports_the_months_investment_from_a_phone(app, browser, county):
+def test_a_contact_reports_the_months_investment_from_a_phone(app, browser, county):  # noqa: F811
     project = county["project"]
     with live_server(app) as base:
         phone = Journey(browser, base, "phone-contact", viewport=PHONE, allow=(422,))  # the refusal below
