@@ -37,3 +37,33 @@ def test_the_day_starts_at_the_workbench(app, clock, browser, county):  # noqa: 
         page.wait_for_load_state()
         assert page.url.endswith("/signoff") and "完成主体工程" in page.inner_text("main")
         desk.close()
+
+
+@pytest.mark.parametrize("role, item, lands_on", [
+    ("staff", "unit.overdue", ("/nodes/",)),
+    ("contact", "contact.open", ("/nodes/",)),
+    ("sup", "sup.signoff", ("/nodes/", "/signoff")),
+    ("leader", "leader.decide", ("/nodes/", "/recommitments")),
+])
+def test_every_role_starts_its_day_at_the_workbench_on_a_phone_and_at_a_desk(app, clock, browser, county,  # noqa: F811
+                                                                             role, item, lands_on):
+    """N: each role opens the workbench, reads its first item and follows it, at 390 and at 1366 px."""
+    with live_server(app) as base:
+        for name, viewport in (("390", PHONE), ("1366", WIDE)):
+            j = Journey(browser, base, f"day-{role}-{name}", viewport=viewport)
+            page = j.page
+            login(page, base, role)
+            j.go("/")
+            entry = page.locator(f'[data-todo="{item}"]')
+            assert int(entry.locator(".todo-n").inner_text()) > 0
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            if viewport is PHONE:
+                assert page.locator(".topbar").bounding_box()["height"] < 60  # the folded bar
+            j.shot("workbench")
+            link = entry.locator(".todo-nodes a").first if entry.locator(".todo-nodes a").count() else entry.locator("a.todo-head")
+            link.click()
+            page.wait_for_load_state()
+            assert any(path in page.url for path in lands_on), page.url
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            j.shot("first-item")
+            j.close()
