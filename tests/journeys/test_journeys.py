@@ -179,7 +179,7 @@ def test_unit_staff_board_progress_sign_off_and_re_commitment(app, journey_ids, 
         page.set_input_files("form[action$='/evidence'] input[type=file]", str(files["png"]))
         page.click("form[action$='/evidence'] button[type=submit]")
         page.wait_for_load_state()
-        assert "材料已上传" in j.flash() and page.locator("ul.files >> text=现场照片.png").count() == 1
+        assert "材料已上传" in j.flash() and page.locator("ul.files a:text-is('现场照片.png')").count() == 1
         page.click("a.button.primary:has-text('申请销号')")
         page.wait_for_load_state()
         page.fill("textarea[name=note]", "已取得县住建局核发的施工许可证")
@@ -321,7 +321,8 @@ def test_supervisor_sets_up_verifies_schedules_prints_and_publishes(app, journey
             page.click("a.button.primary:has-text('新增节点')")
             page.wait_for_load_state()
             page.fill("#title", title)
-            page.select_option("#unit_id", label="三河镇")
+            # A new node starts with the project's lead unit chosen; the project's own units come first.
+            assert page.locator("#unit_id option:checked").inner_text() == "三河镇（牵头）"
             page.fill("#deadline", deadline)
             page.fill("#standard", f"{title}，以相关文件为准")
             page.click("form.stack button[type=submit]")
