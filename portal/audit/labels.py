@@ -36,7 +36,7 @@ ACTIONS = {
     "user.create": "新增用户", "user.update": "修改用户", "user.roles": "调整用户角色",
     "user.password_change": "修改密码", "user.password_reset": "重置密码", "user.preferences": "修改提醒设置",
     "policy.save": "保存计分规则", "calendar.save": "保存工作日历", "calendar.delete": "删除工作日历条目",
-    "setting.go_live": "设置启用日期", "setting.reminder_kinds": "设置站外提醒类型",
+    "setting.go_live": "设置启用日期", "setting.documents": "设置公文版式", "setting.seal": "设置印章图片", "setting.reminder_kinds": "设置站外提醒类型",
     "setting.channel_email": "设置电子邮件渠道", "setting.channel_wecom": "设置企业微信群机器人",
     "setting.channel_dingtalk": "设置钉钉群机器人", "setting.channel_sms": "设置短信网关",
     "sweep.run": "执行超期检查", "sweep.start": "手动启动超期检查",
