@@ -40,7 +40,7 @@ ACTIONS = {
     "setting.channel_email": "设置电子邮件渠道", "setting.channel_wecom": "设置企业微信群机器人",
     "setting.channel_dingtalk": "设置钉钉群机器人", "setting.channel_sms": "设置短信网关",
     "sweep.run": "执行超期检查", "sweep.start": "手动启动超期检查",
-    "document.draft_bulletin": "起草通报", "document.publish_requested": "申请印发通报",
+    "document.draft_bulletin": "起草通报", "document.edit_bulletin": "修改通报导语和备注", "document.publish_requested": "申请印发通报",
     "document.publish_bulletin": "印发通报", "document.publish_ranking": "发布排名",
     "document.publish_notice": "签发通知",
     "ledger.import": "导入台账", "ledger_mapping.create": "保存台账列对应", "orgchart.import": "导入组织架构",

@@ -2,22 +2,64 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
 from portal.core.extensions import db
-from portal.models import CardEvent, Interview, Node, Project, Unit
+from portal.dashboard.progress import project_progress
+from portal.models import CardEvent, Category, Interview, Node, Project, Unit
 from portal.rankings.services import completion_by_category, league_tables
 
 
+@dataclass
+class PeriodFigures:
+    """The nodes of one category due in a bulletin's period: signed off, on time, still open and late."""
+
+    name: str
+    due: int = 0
+    done: int = 0
+    on_time: int = 0
+    late_open: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.done / self.due if self.due else None
+
+
+def period_figures(start: date, end: date, today: date) -> list[PeriodFigures]:
+    """Per category, the nodes whose (re-committed) deadline fell in [start, end]: one GROUP BY."""
+    deadline = Node.effective_deadline
+    rows = {
+        cid: (int(due), int(done or 0), int(green or 0), int(late or 0))
+        for cid, due, done, green, late in db.session.execute(
+            select(Project.category_id, func.count(Node.id),
+                   func.sum(case((Node.status == "done", 1), else_=0)),
+                   func.sum(case((and_(Node.status == "done", Node.card == "green"), 1), else_=0)),
+                   func.sum(case((and_(Node.status != "done", deadline < today), 1), else_=0)))
+            .join(Node, Node.project_id == Project.id)
+            .where(deadline.between(start, end))
+            .group_by(Project.category_id)
+        )
+    }
+    result = []
+    for cid, name in db.session.execute(select(Category.id, Category.name).order_by(Category.sort_order, Category.id)):
+        result.append(PeriodFigures(name, *rows.get(cid, (0, 0, 0, 0))))
+    return result
+
+
 def bulletin_context(start: date, end: date, ranking_kind: str | None, *, today: date) -> dict:
-    """Totals by category, the period's new yellow and red cards, key supervision, league tables."""
+    """What a bulletin says about its own period [start, end]; the year to date apart (``ytd_*``).
+
+    ``today`` is the day after the period (or today, for a period not over):
+    it decides which nodes are late yet.
+    """
     new_cards = db.session.scalars(
         select(CardEvent)
-        .where(CardEvent.colour.in_(("yellow", "red")), CardEvent.is_withdrawn.is_(False),
-               CardEvent.effective_date.between(start, end))
+        .where(CardEvent.is_withdrawn.is_(False), CardEvent.effective_date.between(start, end))
         .options(joinedload(CardEvent.node).joinedload(Node.project), joinedload(CardEvent.unit))
         .order_by(CardEvent.colour.desc(), CardEvent.effective_date, CardEvent.id)
     ).all()
@@ -27,16 +69,49 @@ def bulletin_context(start: date, end: date, ranking_kind: str | None, *, today:
         .options(joinedload(Node.project), joinedload(Node.unit))
         .order_by(Node.deadline, Node.id)
     ).all()
-    categories = completion_by_category(start.year, end)
+    held = db.session.scalars(
+        select(Interview).where(Interview.state.in_(("held", "closed")), Interview.held_at.is_not(None))
+        .options(joinedload(Interview.unit)).order_by(Interview.held_at, Interview.id)
+    ).all()
+    zone = current_app.config.get("JIEDIAN_TZ", "Asia/Shanghai")
+    interviews = [i for i in held if start <= _local_day(i.held_at, zone) <= end]
+    figures = period_figures(start, end, today)
+    totals = PeriodFigures("合计", *(sum(getattr(f, a) for f in figures) for a in ("due", "done", "on_time", "late_open")))
     tables = league_tables(ranking_kind, start, today=today)[1] if ranking_kind else []
+    progress = project_progress(min(end, today))
+    colours = {c: [p for p in progress if p.colour == c] for c in ("red", "yellow", "green")}
+    for colour in ("red", "yellow"):
+        colours[colour].sort(key=lambda p: (-(p.lag or 0), p.code))
+    ytd_categories = completion_by_category(end.year, end)
     return {
-        "categories": categories,
-        "chart": completion_chart(categories),
+        "figures": [f for f in figures if f.due],
+        "totals": totals,
+        "green_cards": [c for c in new_cards if c.colour == "green"],
         "yellow_cards": [c for c in new_cards if c.colour == "yellow"],
         "red_cards": [c for c in new_cards if c.colour == "red"],
+        "interviews": interviews,
         "key_nodes": key_nodes,
         "tables": tables,
+        "colours": colours,
+        "ytd_categories": ytd_categories,
+        "ytd_chart": completion_chart(ytd_categories),
+        "ytd_cards": _ytd_cards(date(end.year, 1, 1), end),
     }
+
+
+def _local_day(moment, zone: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def _ytd_cards(start: date, end: date) -> dict[str, int]:
+    counts = dict(db.session.execute(
+        select(CardEvent.colour, func.count(CardEvent.id))
+        .where(CardEvent.is_withdrawn.is_(False), CardEvent.effective_date.between(start, end))
+        .group_by(CardEvent.colour)
+    ).all())
+    return {c: int(counts.get(c, 0)) for c in ("green", "yellow", "red")}
 
 
 def completion_chart(categories, width: int = 560, bar: int = 18, gap: int = 10) -> dict:

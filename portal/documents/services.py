@@ -282,6 +282,27 @@ def draft_bulletin(actor: User, period: str, day: date | None, start: date | Non
     return document
 
 
+def edit_bulletin(actor: User, document: Document, lead: str, remarks: str) -> Document:
+    """The office's own words in a draft: the lead paragraph (导语) and the remarks (备注), before it is numbered.
+
+    Refused (409) once the bulletin is being published or has been; the form
+    has checked the lengths and markup. Flushes; the caller commits.
+    """
+    if not permissions.can_manage_cards(actor):
+        raise Refused(403, _("Only the supervisors' office publishes bulletins."))
+    lock_row(document)
+    if document.state != "draft":
+        raise Refused(409, _("This bulletin is being issued or has been issued; its text can no longer change."))
+    before = {"lead": (document.params or {}).get("lead", ""), "remarks": document.body or ""}
+    after = {"lead": lead.strip(), "remarks": remarks.strip()}
+    if before != after:
+        document.params = {**(document.params or {}), "lead": after["lead"]}
+        document.body = after["remarks"]
+        db.session.flush()
+        audit.record(actor, "document.edit_bulletin", document, summary=document.title, before=before, after=after)
+    return document
+
+
 def render_bulletin(document: Document, doc_number: str | None, *, clock: Clock) -> bytes:
     ranking = document.period if document.period in ("week", "month") else None
     start, end = document.period_start, document.period_end

@@ -207,6 +207,7 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "interviews.cancel": ("supervisor", lambda c, n: {"reason": "已整改到位"}),
     "documents.bulletins": ("supervisor", lambda c, n: {"period": "month", "date": "2026-06-15", "body": "倒排工期。"}),
     "documents.publish": ("supervisor", lambda c, n: {}),
+    "documents.bulletin_text": ("supervisor", lambda c, n: {"lead": "各地持续压实节点责任。", "body": "请对照整改。"}),
     "documents.issue_notice": ("supervisor", lambda c, n: {}),
     "notifications.preferences": ("unit_staff", lambda c, n: {"email": "staff@qingxi.gov.cn", "phone": "13905510001",
                                                               "channels": []}),

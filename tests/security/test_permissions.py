@@ -105,6 +105,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "documents.bulletin_status": ALL,
     "documents.bulletin_preview": ALL,
     "documents.publish": {"supervisor"},
+    "documents.bulletin_text": {"supervisor"},
     "ledger.index": SETUP,
     "ledger.template": SETUP,
     "ledger.import_file": SETUP,  # 422 without a file
