@@ -260,9 +260,9 @@ def pdf_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Fig
     from portal.core.clock import get_clock
     from portal.core.extensions import db
     from portal.core.periods import period_label
-    from portal.documents import content
-    from portal.documents.render import ASSET_ROOT, render_pdf
-    from portal.documents.services import office_name, ranking_pdf
+    from portal.documents import content, layout
+    from portal.documents.render import ASSET_ROOT
+    from portal.documents.services import ranking_pdf, render_document
     from portal.models import Interview
     from portal.rankings.services import TIE_BREAK, league_tables
 
@@ -272,15 +272,17 @@ def pdf_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Fig
     with app.app_context():
         clock = get_clock()
         interview = db.session.scalars(select(Interview).where(Interview.trigger_key.like("bench:%"))).one()
-        notice_args = {"title": f"关于对{interview.unit.name}进行约谈的通知", "office": office_name(),
-                       "doc_number": "督约〔2026〕1号", "issued_on": clock.today(), "clock": clock}
+        title = f"关于对{interview.unit.name}进行约谈的通知"
+        notice_args = {"title": title, "doc_number": "督约〔2026〕1号", "issued_on": clock.today(), "clock": clock}
         sizes = {}
 
         def notice():
-            pdf = render_pdf("documents/notice.html", **notice_args, **content.notice_context(interview))
+            pdf = render_document("documents/notice.html", keep=(interview.unit.name,), **notice_args,
+                                  **content.notice_context(interview))
             sizes["notice"] = len(pdf)
 
         html = render_template("documents/notice.html", asset_root=ASSET_ROOT, **notice_args,
+                               title_lines=content.title_lines(title, (interview.unit.name,)), layout=layout.current(),
                                **content.notice_context(interview))
         (tmp / "notice.html").write_text(baselines.static_html(html), encoding="utf-8")
         figure = measure(Figure("notice PDF", backend, max_seconds=0.15, max_bytes=300_000), notice,
@@ -296,7 +298,8 @@ def pdf_figures(backend: str, url: str, runs: int, warmup: int, log) -> list[Fig
         (start, end), tables = league_tables("week", week, today=clock.today())
         label = period_label("week", start, end)
         html = render_template("documents/ranking.html", asset_root=ASSET_ROOT, title=f"{label}节点工作联赛排名",
-                               office=office_name(), doc_number=None, period_label=label, tables=tables,
+                               title_lines=content.title_lines(f"{label}节点工作联赛排名", (label,)),
+                               layout=layout.current(), doc_number=None, period_label=label, tables=tables,
                                issued_on=clock.today(), tie_break=TIE_BREAK)
         (tmp / "ranking.html").write_text(baselines.static_html(html), encoding="utf-8")
         units = sum(len(t.rows) for t in tables)

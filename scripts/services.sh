@@ -118,6 +118,11 @@ has_cjk_fonts() {
   fc-list 'Noto Serif CJK SC' family 2>/dev/null | grep -q . && fc-list 'Noto Sans CJK SC' family 2>/dev/null | grep -q .
 }
 
+FANDOL_DIR=/usr/share/texlive/texmf-dist/fonts/opentype/public/fandol
+has_fandol_fonts() {
+  [ -f "$FANDOL_DIR/FandolFang-Regular.otf" ] && [ -f "$FANDOL_DIR/FandolKai-Regular.otf" ] && [ -f "$FANDOL_DIR/FandolHei-Regular.otf" ]
+}
+
 ensure_fonts() {
   if ! has_cjk_fonts; then
     apt_install fonts-noto-cjk fontconfig || true
@@ -126,6 +131,13 @@ ensure_fonts() {
       echo "services: without them every PDF would print boxes instead of Chinese, so this stops here. Install fonts-noto-cjk, then run again." >&2
       return 1
     fi
+  fi
+  # The open faces of an official document (GB/T 9704): FandolFang (仿宋, the
+  # body), FandolKai (楷体), FandolHei (黑体) and FandolSong, shipped by
+  # texlive-lang-chinese; the print fonts are cut from them (portal/documents/fonts.py).
+  has_fandol_fonts || apt_install texlive-lang-chinese || true
+  if ! has_fandol_fonts; then
+    echo "services: the Fandol faces (Debian package texlive-lang-chinese) are missing; documents fall back to the Noto faces." >&2
   fi
   command -v pdftotext >/dev/null || apt_install poppler-utils
   # hb-subset cuts the compact print fonts in a second (fontTools takes minutes).

@@ -245,3 +245,16 @@ class OrgChartConfirmForm(FlaskForm):
     content = HiddenField(validators=[DataRequired(_l("The checked file is missing: upload it again."))])
     filename = HiddenField(filters=[strip], validators=[Length(max=200)])
     fingerprint = HiddenField(validators=[DataRequired(_l("The checked file is missing: upload it again."))])
+
+
+class DocumentLayoutForm(FlaskForm):
+    """The county's printed documents (GB/T 9704): issuing organ, 抄送, 印发机关 and the seal image."""
+
+    office = StringField(_l("Issuing organ (full name)"), filters=[strip],
+                         validators=[Length(max=40, message=_l("At most %(max)d characters.", max=40)), NoMarkup()])
+    cc = StringField(_l("Copies to (抄送)"), filters=[strip],
+                     validators=[Length(max=200, message=_l("At most %(max)d characters.", max=200)), NoMarkup()])
+    printer = StringField(_l("Printed by (印发机关)"), filters=[strip],
+                          validators=[Length(max=40, message=_l("At most %(max)d characters.", max=40)), NoMarkup()])
+    seal = FileField(_l("Seal image (PNG, transparent background, at most 2 MB)"))
+    remove_seal = BooleanField(_l("Stop printing the seal image (leave room for the paper seal)"))

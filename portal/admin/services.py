@@ -167,3 +167,49 @@ def set_unit_robot(actor: User, unit: Unit, channel: str, url: str, secret: str)
     unit.robot_channel, unit.robot_url, unit.robot_secret = channel, url, secret
     if changed:
         audit.record(actor, "unit.robot", unit, summary=unit.name, before=before, after=after)
+
+
+# -- printed documents (GB/T 9704) --------------------------------------------
+
+SEAL_MAX_BYTES = 2 * 1024 * 1024  # documents.layout refuses more
+
+
+def set_document_layout(actor: User, office: str, cc: str, printer: str, seal: bytes | None, remove_seal: bool,
+                        *, now) -> None:
+    """The issuing organ, 抄送, 印发机关 and the seal image every printed document carries.
+
+    A seal must be a PNG of a sensible size (``documents.layout.check_seal``:
+    422 otherwise, nothing written). Audited as ``setting.documents`` and
+    ``setting.seal``. Flushes, never commits.
+    """
+    from portal.documents import layout
+
+    if seal:
+        layout.check_seal(seal)  # before anything is written
+    before, after = layout.save_texts(actor.id, office, cc, printer, now=now)
+    if before != after:
+        audit.record(actor, "setting.documents", object_type="county_setting", summary=after["office"] or layout.default_office(),
+                     before=before, after=after)
+    if seal:
+        old, new = layout.save_seal(actor.id, seal, now=now)
+        audit.record(actor, "setting.seal", object_type="county_setting", summary=f"印章图片 {new['width']}×{new['height']}",
+                     before={"seal": (old or {}).get("sha256")}, after={"seal": new["sha256"]})
+    elif remove_seal:
+        old = layout.remove_seal(actor.id, now=now)
+        if old:
+            audit.record(actor, "setting.seal", object_type="county_setting", summary="不再打印印章图片",
+                         before={"seal": old.get("sha256")}, after={"seal": None})
+
+
+def document_settings() -> dict:
+    from portal.documents import layout
+
+    return layout.settings()
+
+
+def seal_image() -> bytes | None:
+    from portal.documents import layout
+
+    path = layout.seal_path()
+    return path.read_bytes() if path is not None else None
+

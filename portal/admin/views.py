@@ -17,6 +17,7 @@ from portal.admin import orgchart, services
 from portal.admin.forms import (
     CalendarDayForm,
     CategoryForm,
+    DocumentLayoutForm,
     LeagueForm,
     OrgChartConfirmForm,
     OrgChartUploadForm,
@@ -51,16 +52,54 @@ def _invalid(template: str, **context):
     return render_template(template, **context), 422
 
 
-@bp.route("/")
-def index():
-    counts = {
+def _counts() -> dict:
+    return {
         "leagues": db.session.scalar(select(func.count(League.id))),
         "units": db.session.scalar(select(func.count(Unit.id))),
         "users": db.session.scalar(select(func.count(User.id))),
         "categories": db.session.scalar(select(func.count(Category.id))),
         "themes": db.session.scalar(select(func.count(Theme.id))),
     }
-    return render_template("admin/index.html", counts=counts)
+
+
+@bp.route("/")
+def index():
+    return render_template("admin/index.html", counts=_counts(), **_document_context(DocumentLayoutForm(formdata=None)))
+
+
+def _document_context(form: DocumentLayoutForm) -> dict:
+    settings = services.document_settings()
+    if not form.is_submitted():
+        form.office.data, form.cc.data, form.printer.data = settings["office"], settings["cc"], settings["printer"]
+    return {"document_form": form, "document_settings": settings}
+
+
+@bp.route("/documents", methods=["POST"])
+def document_settings():
+    """发文机关、抄送、印发机关 and the seal image of every printed document (on the overview page)."""
+    form = DocumentLayoutForm()
+
+    def refused(status: int, message):
+        return render_template("admin/index.html", counts=_counts(), document_error=message,
+                               **_document_context(form)), status
+
+    def change():
+        upload = form.seal.data
+        data = upload.read(services.SEAL_MAX_BYTES + 1) if upload and getattr(upload, "filename", "") else None
+        services.set_document_layout(current_user, form.office.data or "", form.cc.data or "", form.printer.data or "",
+                                     data, bool(form.remove_seal.data), now=get_clock().now())
+
+    return apply_change(change, form=form, refused=refused,
+                        done=lambda result: flash_redirect(_("Saved."), "success", url_for("admin.index") + "#documents"))
+
+
+@bp.route("/documents/seal.png")
+def seal_image():
+    """The seal image as documents print it (administrators check what they uploaded)."""
+    data = services.seal_image()
+    if data is None:  # none uploaded (or removed since): the settings say so
+        return redirect(url_for("admin.index") + "#documents")
+    return send_file(io.BytesIO(data), mimetype="image/png", download_name="seal.png")
 
 
 # -- leagues, categories, themes: small named lists ---------------------------

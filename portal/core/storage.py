@@ -45,3 +45,17 @@ def remove_orphans(now: float | None = None, grace: timedelta = GRACE) -> dict[s
             path.unlink(missing_ok=True)
             removed[store] += 1
     return removed
+
+
+def store_file(directory: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` as ``directory/name`` atomically (a half-written file never exists under its name).
+
+    For files named by their content (a SHA-256): an existing file is kept.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    if not path.exists():
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path

@@ -56,3 +56,19 @@ class BulletinForm(FlaskForm):
         if not errors and period == "adhoc" and (self.start_day is None or self.end_day is None or self.end_day < self.start_day):
             errors.append(_("A special bulletin needs a start and an end date, and the end may not be before the start."))
         return errors
+
+
+class BulletinTextForm(FlaskForm):
+    """A draft's lead paragraph (导语) and remarks (备注), written by the office."""
+
+    lead = TextAreaField(filters=[strip])
+    body = TextAreaField(filters=[strip])
+
+    def check(self) -> list[str]:
+        errors = []
+        for field, limit in ((self.lead, 2000), (self.body, 4000)):
+            if len(field.data or "") > limit:
+                errors.append(_("The bulletin text may have at most %(count)d characters.", count=limit))
+        if has_markup(self.lead.data) or has_markup(self.body.data):
+            errors.append(_("HTML tags or scripts are not allowed."))
+        return errors

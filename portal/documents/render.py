@@ -50,6 +50,13 @@ def _portal_assets_class():
 
         def fetch(self, url, headers=None):
             name = url[len(ASSET_ROOT):].lstrip("/") if url.startswith(ASSET_ROOT) else None
+            if name == "seal.png":
+                from portal.documents.layout import seal_path
+
+                seal = seal_path()
+                if seal is None:
+                    raise RefusedURL("no seal image is configured")
+                return URLFetcherResponse(url, body=seal.read_bytes(), headers={"Content-Type": "image/png"})
             if name == "fonts.css":
                 css = fonts.stylesheet(_font_dir(), ASSET_ROOT)
                 return URLFetcherResponse(url, body=css.encode(), headers={"Content-Type": "text/css"})

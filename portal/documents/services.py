@@ -29,7 +29,7 @@ from portal.core.database import lock_row
 from portal.core.errors import Refused
 from portal.core.extensions import db
 from portal.core.periods import period_bounds, period_label
-from portal.documents import content
+from portal.documents import content, layout
 from portal.documents.render import render_pdf
 from portal.models import Document, Interview, JobRun, Project, Unit, User, UserRole
 from portal.notifications import services as notify
@@ -39,7 +39,15 @@ KIND_PREFIX = {"notice": "约", "bulletin": "通", "ranking": "排", "ledger": "
 
 
 def office_name() -> str:
-    return current_app.config.get("JIEDIAN_OFFICE_NAME", "县委县政府督查室")
+    """The issuing organ's full name (发文机关), as an administrator set it."""
+    return layout.current().office
+
+
+def render_document(template: str, *, title: str, doc_number: str | None, issued_on: date, keep=(), **context) -> bytes:
+    """Render a document to GB/T 9704 (documents/_base.html): the county's layout settings and the
+    title's lines (broken between words, never inside one of the names in ``keep``) are added here."""
+    return render_pdf(template, title=title, title_lines=content.title_lines(title, keep), layout=layout.current(),
+                      doc_number=doc_number, issued_on=issued_on, **context)
 
 
 def doc_number(kind: str, year: int, serial: int) -> str:
@@ -209,9 +217,9 @@ def issue_notice(actor: User, interview: Interview, *, clock: Clock) -> Document
     db.session.add(document)
     db.session.flush()
     context = content.notice_context(interview)
-    publish_with_retry(actor, document, lambda d: render_pdf(
-        "documents/notice.html", title=d.title, office=office_name(), doc_number=d.doc_number,
-        issued_on=clock.today(), clock=clock, **context), clock=clock)
+    publish_with_retry(actor, document, lambda d: render_document(
+        "documents/notice.html", title=d.title, doc_number=d.doc_number, issued_on=clock.today(),
+        keep=(interview.unit.name,), clock=clock, **context), clock=clock)
     before = {"notice_document_id": interview.notice_document_id}
     interview.notice_document_id = document.id
     audit.record(actor, "interview.notice", interview, summary=document.doc_number, before=before,
@@ -223,24 +231,26 @@ def issue_notice(actor: User, interview: Interview, *, clock: Clock) -> Document
 
 
 def unit_ledger_pdf(unit: Unit, *, clock: Clock) -> bytes:
-    return _ledger_pdf(f"{unit.name}节点工作台账", content.ledger_nodes(unit=unit), clock)
+    return _ledger_pdf(f"{unit.name}节点工作台账", unit.name, content.ledger_nodes(unit=unit), clock)
 
 
 def project_ledger_pdf(project: Project, *, clock: Clock) -> bytes:
-    return _ledger_pdf(f"{project.name}节点台账", content.ledger_nodes(project=project), clock)
+    return _ledger_pdf(f"{project.name}节点台账", project.name, content.ledger_nodes(project=project), clock)
 
 
-def _ledger_pdf(title: str, nodes, clock: Clock) -> bytes:
-    return render_pdf("documents/ledger.html", title=title, office=office_name(), doc_number=None,
-                      issued_on=clock.today(), nodes=nodes, clock=clock)
+def _ledger_pdf(title: str, name: str, nodes, clock: Clock) -> bytes:
+    """A cover to GB/T 9704 (the counts by status and card) and the nodes as its landscape 附件."""
+    return render_document("documents/ledger.html", title=title, doc_number=None, issued_on=clock.today(),
+                           keep=(name,), nodes=nodes, summary=content.ledger_summary(nodes), clock=clock,
+                           attachment_lines=content.title_lines(f"{title}明细", (name,), width=30))
 
 
 def ranking_pdf(kind: str, day: date, doc_number: str | None = None, *, clock: Clock) -> bytes:
     """The league ranking for leaders (SPEC rule 7), as printed and as published every Monday."""
     (start, end), tables = league_tables(kind, day, today=clock.today())
     label = period_label(kind, start, end)
-    return render_pdf(
-        "documents/ranking.html", title=f"{label}节点工作联赛排名", office=office_name(), doc_number=doc_number,
+    return render_document(
+        "documents/ranking.html", title=f"{label}节点工作联赛排名", doc_number=doc_number, keep=(label,),
         period_label=label, tables=tables, issued_on=clock.today(), tie_break=TIE_BREAK,
     )
 
@@ -272,12 +282,33 @@ def draft_bulletin(actor: User, period: str, day: date | None, start: date | Non
     return document
 
 
+def edit_bulletin(actor: User, document: Document, lead: str, remarks: str) -> Document:
+    """The office's own words in a draft: the lead paragraph (导语) and the remarks (备注), before it is numbered.
+
+    Refused (409) once the bulletin is being published or has been; the form
+    has checked the lengths and markup. Flushes; the caller commits.
+    """
+    if not permissions.can_manage_cards(actor):
+        raise Refused(403, _("Only the supervisors' office publishes bulletins."))
+    lock_row(document)
+    if document.state != "draft":
+        raise Refused(409, _("This bulletin is being issued or has been issued; its text can no longer change."))
+    before = {"lead": (document.params or {}).get("lead", ""), "remarks": document.body or ""}
+    after = {"lead": lead.strip(), "remarks": remarks.strip()}
+    if before != after:
+        document.params = {**(document.params or {}), "lead": after["lead"]}
+        document.body = after["remarks"]
+        db.session.flush()
+        audit.record(actor, "document.edit_bulletin", document, summary=document.title, before=before, after=after)
+    return document
+
+
 def render_bulletin(document: Document, doc_number: str | None, *, clock: Clock) -> bytes:
     ranking = document.period if document.period in ("week", "month") else None
     start, end = document.period_start, document.period_end
-    return render_pdf("documents/bulletin.html", title=document.title, office=office_name(), doc_number=doc_number,
-                      issued_on=clock.today(), document=document, start=start, end=end, clock=clock,
-                      tie_break=TIE_BREAK,
+    return render_document("documents/bulletin.html", title=document.title, doc_number=doc_number,
+                           issued_on=clock.today(), document=document, start=start, end=end, clock=clock,
+                           tie_break=TIE_BREAK,
                       **content.bulletin_context(start, end, ranking, today=min(end + timedelta(days=1), clock.today())))
 
 

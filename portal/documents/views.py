@@ -13,7 +13,7 @@ from portal.core.extensions import db
 from portal.core.periods import last_complete
 from portal.core.web import load_or_403, period_args
 from portal.documents import services
-from portal.documents.forms import BulletinForm
+from portal.documents.forms import BulletinForm, BulletinTextForm
 from portal.models import Document, Interview, Project, Unit
 
 bp = Blueprint("documents", __name__)
@@ -141,6 +141,26 @@ def _status_context(document: Document) -> dict:
 def bulletin(document_id: int):
     document = _bulletin_or_404(document_id)
     return render_template("documents/bulletin_page.html", **_status_context(document))
+
+
+@bp.route("/bulletins/<int:document_id>/text", methods=["POST"])
+@login_required
+def bulletin_text(document_id: int):
+    """The office edits a draft's lead paragraph and remarks before numbering it (POST → redirect)."""
+    document = _bulletin_or_404(document_id)
+    form = BulletinTextForm()
+    errors = form.check()
+    if errors:
+        return render_template("documents/bulletin_page.html", errors=errors, text_form=form,
+                               **_status_context(document)), 422
+    try:
+        services.edit_bulletin(current_user, document, form.lead.data or "", form.body.data or "")
+        db.session.commit()
+    except Refused as refusal:
+        db.session.rollback()
+        return render_error(refusal.status, refusal.message)
+    flash(_("Saved."), "success")
+    return redirect(url_for("documents.bulletin", document_id=document.id), 303)
 
 
 @bp.route("/bulletins/<int:document_id>/status")

@@ -176,6 +176,8 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "admin.policy": ("admin", lambda c, n: dict(POLICY)),
     "admin.calendar": ("admin", lambda c, n: {"day": "2027-01-01", "is_workday": "0", "name": "元旦"}),
     "admin.calendar_delete": ("admin", lambda c, n: {}),
+    "admin.document_settings": ("admin", lambda c, n: {"office": "清溪县委县政府督查室", "cc": "县委办公室，县政府办公室",
+                                                       "printer": ""}),
     "projects.project_edit": ("supervisor", lambda c, n: {
         "code": f"P-NEW-{n}", "name": f"雨污分流管网改造{n}", "category_id": str(c["category"].id),
         "theme_id": str(c["theme"].id), "year": "2026", "lead_leader_id": "", "lead_unit_id": str(c["own"].id),
@@ -209,6 +211,7 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "interviews.cancel": ("supervisor", lambda c, n: {"reason": "已整改到位"}),
     "documents.bulletins": ("supervisor", lambda c, n: {"period": "month", "date": "2026-06-15", "body": "倒排工期。"}),
     "documents.publish": ("supervisor", lambda c, n: {}),
+    "documents.bulletin_text": ("supervisor", lambda c, n: {"lead": "各地持续压实节点责任。", "body": "请对照整改。"}),
     "documents.issue_notice": ("supervisor", lambda c, n: {}),
     "notifications.preferences": ("unit_staff", lambda c, n: {"email": "staff@qingxi.gov.cn", "phone": "13905510001",
                                                               "channels": []}),

@@ -57,7 +57,7 @@ def test_ranking_pdf_has_units_scores_and_embedded_subset_fonts(login_as, app, t
     fonts = pdffonts(response.data, tmp_path)
     lines = [line for line in fonts.splitlines()[2:] if line.strip()]
     assert lines and all(" yes yes " in line for line in lines), fonts  # embedded, subset
-    assert any("Jiedian-Serif" in line for line in lines)  # the CJK print fonts
+    assert any("Jiedian-Fang" in line for line in lines)  # the print fonts: 仿宋 for the body (GB/T 9704)
 
 
 def test_cli_writes_the_ranking(app, township, runner, tmp_path):
@@ -250,7 +250,8 @@ def _font_names(pdf: bytes, tmp_path) -> list[str]:
 
 def test_notice_is_set_in_the_compact_print_fonts(login_as, app, township, tmp_path):
     pdf = _scheduled_notice(login_as, township)
-    assert sorted(_font_names(pdf, tmp_path)) == ["Jiedian-Sans-Bold", "Jiedian-Serif", "Jiedian-Serif-Bold"]
+    # 小标宋 (title, 版头), 仿宋 (body), 黑体 (一、 headings, table heads), 宋体 (page numbers).
+    assert sorted(_font_names(pdf, tmp_path)) == ["Jiedian-Fang", "Jiedian-Hei", "Jiedian-Song", "Jiedian-Title"]
     assert len(pdf) < 300 * 1024, len(pdf)
 
 
@@ -258,7 +259,7 @@ def test_a_character_outside_the_print_fonts_falls_back_to_the_system_face(login
     pdf = _scheduled_notice(login_as, township, head_name="王堃")  # 堃 is not in GB 2312
     assert "王堃同志" in pdftotext(pdf)
     names = _font_names(pdf, tmp_path)
-    assert "Jiedian-Serif" in names and any(name.startswith("Noto-Serif-CJK") for name in names), names
+    assert "Jiedian-Fang" in names and any(name.startswith("Noto-Serif-CJK") for name in names), names
 
 
 def test_without_print_fonts_documents_use_the_system_faces(login_as, app, township, tmp_path):
@@ -285,7 +286,7 @@ def test_print_fonts_are_cut_once_and_again_when_the_system_font_changes(tmp_pat
     assert {ord("▲"), ord("▼"), ord("〔"), ord("“"), ord("①")} <= set(fonts.codepoints())
     assert not list(tmp_path.glob("*.part"))
     css = fonts.stylesheet(tmp_path, "jiedian-asset:/")
-    assert css.count("@font-face") == 3 and 'src: url("jiedian-asset:/fonts/serif-bold.otf")' in css
+    assert css.count("@font-face") == len(fonts.FACES) and 'src: url("jiedian-asset:/fonts/serif-bold.otf")' in css
 
 
 def test_the_fetcher_serves_only_the_named_print_fonts(app):

@@ -153,6 +153,7 @@ OBJECT_RULES: dict[str, Rule] = {
     "documents.bulletin_status": same(SUPERVISOR, **DRAFT),
     "documents.bulletin_preview": same(SUPERVISOR, **DRAFT),
     "documents.publish": same(SUPERVISOR, **DRAFT),
+    "documents.bulletin_text": same(SUPERVISOR, **DRAFT),
     "sweeps.status": same(SUPERVISOR, run_id="run_id"),
     # the delivery log is the administrators' (a delivery belongs to no unit's pages)
     "notifications.resend": same(ADMIN, delivery_id="delivery_id"),

@@ -83,6 +83,8 @@ EXPECTED: dict[str, set[str] | None] = {
     "admin.policy": ADMIN,
     "admin.calendar": ADMIN,
     "admin.calendar_delete": ADMIN,
+    "admin.document_settings": ADMIN,
+    "admin.seal_image": ADMIN,  # no seal uploaded: back to the settings
     # the interview is of another unit than the users'; the leader is its interviewer
     "interviews.index": READ_ALL | {"unit_staff"},  # unit staff see their own unit's only
     "interviews.detail": READ_ALL,
@@ -106,6 +108,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "documents.bulletin_status": ALL,
     "documents.bulletin_preview": ALL,
     "documents.publish": {"supervisor"},
+    "documents.bulletin_text": {"supervisor"},
     "ledger.index": SETUP,
     "ledger.template": SETUP,
     "ledger.import_file": SETUP,  # 422 without a file

@@ -9,6 +9,7 @@ from flask import current_app
 
 from portal.admin.orgchart.applying import NewAccount
 from portal.admin.orgchart.columns import HELP_SHEET, MAX_LEAGUES, ROLE_LABELS, SHEETS
+from portal.documents.layout import current as document_layout
 from portal.documents.render import render_pdf
 
 PASSWORD_TEMPLATE = "admin/orgchart_passwords.html"
@@ -79,4 +80,4 @@ def passwords_pdf(accounts: list[NewAccount], *, today: date) -> bytes:
     """
     config = current_app.config
     return render_pdf(PASSWORD_TEMPLATE, accounts=accounts, portal_url=config.get("PORTAL_URL") or "",
-                      office=config["JIEDIAN_OFFICE_NAME"], issued_on=today, title="一次性登录密码单")
+                      office=document_layout().office, issued_on=today, title="一次性登录密码单")

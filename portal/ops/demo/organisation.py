@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 
 from werkzeug.security import generate_password_hash
 
-from portal.models import Category, League, ScoringPolicy, Theme, Unit, User
+from portal.documents.layout import KEYS as DOCUMENT_KEYS
+from portal.models import Category, CountySetting, League, ScoringPolicy, Theme, Unit, User
 from portal.ops.demo.data import (
     ACCOUNTS,
     CATEGORIES,
+    COUNTY,
     DEMO_PASSWORD,
     EXTRA_SUPERVISORS,
     GOVERNMENT,
@@ -149,3 +151,9 @@ def build_settings(county: CountyBuilder) -> None:
         created_at=county.at(county.plan_day, 9),
     )
     county.rows.extend([*county.categories.values(), *county.themes.values(), county.policy])
+    # The county's printed documents (GB/T 9704): the issuing organ's full name and who gets a copy.
+    now = county.at(county.plan_day, 9)
+    county.rows.extend([
+        CountySetting(key=DOCUMENT_KEYS["office"], value=f"{COUNTY}委县政府督查室", updated_at=now),
+        CountySetting(key=DOCUMENT_KEYS["cc"], value=f"{COUNTY}委办公室，{COUNTY}人民政府办公室", updated_at=now),
+    ])
