@@ -51,3 +51,8 @@ def erase() -> None:
         for sql in AUDIT_GUARDS_SQLITE.values():
             db.session.execute(text(sql))
     db.session.expunge_all()
+    # What the migrations seed besides the calendar: the problem types (问题类型).
+    from portal.models.matter import DEFAULT_PROBLEM_TYPES, ProblemType
+
+    db.session.add_all(ProblemType(name=name, sort_order=n, is_active=True) for n, name in enumerate(DEFAULT_PROBLEM_TYPES, 1))
+    db.session.flush()
