@@ -89,7 +89,7 @@ def test_a_problem_climbs_level_by_level_and_is_confirmed_by_its_raiser(app, cou
                        "problem.resolve", "problem.confirm"]
 
 
-def test_an_open_problem_past_its_limit_is_overdue(app, county, clock):
+def test_an_open_problem_past_its_limit_is_overdue(app, county, clock, client, auth):
     c = county
     kind = db.session.scalar(select(ProblemType).where(ProblemType.name == "资金"))
     clock.set(_at(date(2026, 9, 29)))  # Tuesday before the National Day holiday
@@ -100,6 +100,12 @@ def test_an_open_problem_past_its_limit_is_overdue(app, county, clock):
     assert problems.overdue(date(2026, 10, 14)) == []
     assert [(p.id, due) for p, due in problems.overdue(date(2026, 10, 15))] == [(problem.id, date(2026, 10, 14))]
     assert problems.per_month(2026)[8] == (9, 1, 0)
+    # the dashboard shows it, with the month's figures
+    clock.set(_at(date(2026, 10, 15)))
+    auth.login("staff")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-month="9" data-raised="1" data-solved="0"' in page
+    assert f'href="/problems/{problem.id}"' in page.split('id="problems-overdue"')[1]
 
 
 def test_problem_pages(app, county, auth, login_as):
