@@ -82,9 +82,12 @@ def agenda(meeting: Meeting) -> Agenda:
         .options(joinedload(CardEvent.node).joinedload(Node.project), joinedload(CardEvent.unit))
         .order_by(CardEvent.colour.desc(), CardEvent.effective_date, CardEvent.id).limit(100)
     ).all()
+    # Once its minutes are issued a meeting's agenda is what it took up; before, what waits for a meeting.
+    waiting = Problem.meeting_id == meeting.id
+    if not meeting.minutes_document_id:
+        waiting = waiting | ((Problem.state != "closed") & (Problem.level == "meeting") & Problem.meeting_id.is_(None))
     problems = db.session.scalars(
-        select(Problem).where(Problem.state != "closed",
-                              ((Problem.level == "meeting") & Problem.meeting_id.is_(None)) | (Problem.meeting_id == meeting.id))
+        select(Problem).where(waiting)
         .options(joinedload(Problem.project), joinedload(Problem.unit), joinedload(Problem.type))
         .order_by(Problem.raised_on, Problem.id)
     ).all()

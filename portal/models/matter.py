@@ -31,10 +31,6 @@ PROBLEM_LEVELS = ("in_charge", "lead_leader", "meeting")
 PROBLEM_STATES = ("open", "answered", "resolved", "closed")
 
 
-# The types a county starts with (migration 0006j seeds them; the demo's reset puts them back).
-DEFAULT_PROBLEM_TYPES = ("土地", "资金", "规划", "手续", "征迁", "要素保障", "其他")
-
-
 class ProblemType(Base):
     """土地、资金、规划、手续、征迁、要素保障、其他 — an editable list (seeded by migration 0006j)."""
 
