@@ -4,9 +4,17 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from portal.core.forms import NoMarkup, optional_id, options, strip
+from portal.core.forms import NoMarkup, options, strip
+from portal.core.inputs import parse_id
 from portal.models import URGENCIES
 from portal.problems.services import STEP_LABELS, URGENCY_LABELS
+
+
+def choice_id(value):
+    """A select's id; the blank choice is None, and anything not an id is 0 (no such choice: refused in Chinese)."""
+    if value in (None, "", "None"):
+        return None
+    return parse_id(value) or 0
 
 
 def _max(n: int):
@@ -14,10 +22,10 @@ def _max(n: int):
 
 
 class RaiseForm(FlaskForm):
-    project_id = SelectField("项目/事项", coerce=optional_id, validate_choice=True,
+    project_id = SelectField("项目/事项", coerce=choice_id, validate_choice=True,
                              validators=[InputRequired("请选择问题所在的项目。")])
-    node_id = SelectField("节点（可不选）", coerce=optional_id, validate_choice=True)
-    type_id = SelectField("问题类型", coerce=optional_id, validate_choice=True,
+    node_id = SelectField("节点（可不选）", coerce=choice_id, validate_choice=True)
+    type_id = SelectField("问题类型", coerce=choice_id, validate_choice=True,
                           validators=[InputRequired("请选择问题类型。")])
     title = StringField("问题", filters=[strip], validators=[DataRequired("请用一句话写明问题。"), _max(100), NoMarkup()])
     need = TextAreaField("需要解决的事项", filters=[strip],
