@@ -226,9 +226,12 @@ class Loop:
         sign_day = steps["receipt"].deadline if self.rng.random() < 0.93 else add_workdays(steps["receipt"].deadline, 1)
         report_day = steps["feedback"].deadline if self.rng.random() < 0.9 else add_workdays(steps["feedback"].deadline, 2)
         resolve = steps["resolve"].deadline
-        resolve_day = add_workdays(resolve, -0) if self.rng.random() < 0.88 else add_workdays(resolve, self.rng.randint(1, 4))
-        if self.rng.random() < 0.5:
+        resolve_day = resolve if self.rng.random() < 0.88 else add_workdays(resolve, self.rng.randint(1, 4))
+        if self.rng.random() < 0.5:  # finished a little early, on a working day
             resolve_day = max(report_day, resolve_day - timedelta(days=self.rng.randint(0, 3)))
+            while resolve_day.weekday() >= 5:
+                resolve_day -= timedelta(days=1)
+            resolve_day = max(report_day, resolve_day)
         county = self.county
         self.at(county.at(sign_day, 9, 10), lambda c: assignments.sign(staff, self._assignment(project_id), clock=c))
         self.at(county.at(max(report_day, sign_day), 16), lambda c: assignments.report(
