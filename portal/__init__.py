@@ -50,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     database.init_app(app)
 
     from portal.admin.views import bp as admin_bp
+    from portal.assignments.views import bp as assignments_bp
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.boards.views import bp as boards_bp
@@ -60,14 +61,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.ledger.views import bp as ledger_bp
     from portal.main import views as main
     from portal.main.views import bp as main_bp
+    from portal.meetings.views import bp as meetings_bp
     from portal.nodes.views import bp as nodes_bp
     from portal.notifications import views as notifications
+    from portal.problems.views import bp as problems_bp
     from portal.projects.views import bp as projects_bp
     from portal.rankings.views import bp as rankings_bp
     from portal.recommitments.views import bp as recommitments_bp
     from portal.sweeps.views import bp as sweeps_bp
 
-    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp, sweeps_bp, recommitments_bp, notifications.bp, rankings_bp, documents_bp, interviews_bp, dashboard_bp, ledger_bp):
+    for blueprint in (auth_bp, main_bp, health_bp, admin_bp, projects_bp, audit_bp, boards_bp, nodes_bp, sweeps_bp, recommitments_bp, notifications.bp, rankings_bp, documents_bp, interviews_bp, dashboard_bp, ledger_bp, problems_bp, assignments_bp, meetings_bp):
         app.register_blueprint(blueprint)
     notifications.init_app(app)
     main.init_app(app)

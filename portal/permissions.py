@@ -13,7 +13,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 if TYPE_CHECKING:
-    from portal.models import Interview, Node, Project, Unit, User
+    from portal.models import Assignment, Interview, Meeting, Node, Problem, Project, Unit, User
 
 
 def _authenticated(actor) -> bool:
@@ -157,6 +157,97 @@ def can_record_minutes(actor: User, interview: Interview) -> bool:
         and interview.interviewer_id is not None
         and interview.interviewer_id == actor.id
     )
+
+
+# -- the meeting loop: problems, assignments, meetings -------------------------
+
+
+def can_raise_problems(actor: User) -> bool:
+    """问题/堵点 are raised by unit staff, project contacts and supervisors."""
+    return _authenticated(actor) and actor.has_role("unit_staff", "contact", "supervisor")
+
+
+def can_raise_problem_on(actor: User, project: Project) -> bool:
+    """On a project the actor works on: their unit's, their contact projects; supervisors on any."""
+    if not can_raise_problems(actor):
+        return False
+    if actor.has_role("supervisor") or is_project_contact(actor, project):
+        return True
+    return actor.has_role("unit_staff") and can_view_project(actor, project)
+
+
+def can_view_problem(actor: User, problem: Problem) -> bool:
+    """Those who read every unit, the unit it blocks, whoever raised it, the project's contacts and its 包保领导."""
+    if can_view_all_units(actor):
+        return True
+    if not _authenticated(actor):
+        return False
+    return (
+        problem.raised_by_id == actor.id
+        or (actor.has_role("unit_staff") and actor.unit_id == problem.unit_id)
+        or is_project_contact(actor, problem.project)
+    )
+
+
+def holds_problem(actor: User, problem: Problem) -> bool:
+    """Whose coordination the problem waits for at its level: the unit's leader in charge (分管),
+    the project's 包保领导, or (at a meeting) the supervisors' office; supervisors act at every level."""
+    if not _authenticated(actor):
+        return False
+    if actor.has_role("supervisor"):
+        return True
+    if not actor.has_role("leader"):
+        return False
+    if problem.level == "in_charge":
+        return any(u.id == problem.unit_id for u in actor.units_in_charge)
+    if problem.level == "lead_leader":
+        return problem.project.lead_leader_id == actor.id
+    return False
+
+
+def raised_problem(actor: User, problem: Problem) -> bool:
+    """Confirm or reopen: whoever raised it, or the staff of the unit it blocks."""
+    return _authenticated(actor) and (
+        problem.raised_by_id == actor.id or (actor.has_role("unit_staff") and actor.unit_id == problem.unit_id)
+    )
+
+
+def can_hand_out(actor: User) -> bool:
+    """交办: the supervisors' office enters assignments (meeting decisions, instructions, inspection feedback)."""
+    return _authenticated(actor) and actor.has_role("supervisor")
+
+
+def can_view_assignments(actor: User) -> bool:
+    return _authenticated(actor) and actor.has_role("supervisor", "leader", "admin", "unit_staff")
+
+
+def can_view_assignment(actor: User, assignment: Assignment) -> bool:
+    """An assignment is a matter: those who may read its project (its lead unit and co-units)."""
+    return can_view_project(actor, assignment.project)
+
+
+def can_handle_assignment(actor: User, assignment: Assignment) -> bool:
+    """Sign for receipt and report back: the lead unit's staff (supervisors may do it for them)."""
+    return _authenticated(actor) and (
+        actor.has_role("supervisor") or (actor.has_role("unit_staff") and actor.unit_id == assignment.project.lead_unit_id)
+    )
+
+
+def can_view_meetings(actor: User) -> bool:
+    return can_view_all_units(actor)
+
+
+def can_view_meeting(actor: User, meeting: Meeting) -> bool:
+    return can_view_all_units(actor)
+
+
+def can_run_meetings(actor: User) -> bool:
+    """Convene, record minutes and hand out decisions: the supervisors' office, and leaders who chair."""
+    return _authenticated(actor) and actor.has_role("supervisor", "leader")
+
+
+def can_record_meeting(actor: User, meeting: Meeting) -> bool:
+    return _authenticated(actor) and (actor.has_role("supervisor") or (actor.has_role("leader") and meeting.chair_id == actor.id))
 
 
 def requires(check):

@@ -180,9 +180,22 @@ def _seed_rows():
     return module.calendar_day, module._rows()
 
 
+def _problem_type_rows():
+    """The problem types migration 0006j seeds."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "migrations" / "versions" / "0006j_meetings.py"
+    spec = importlib.util.spec_from_file_location("meetings_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.problem_type_table, module.problem_type_rows()
+
+
 def _truncate_all(engine) -> None:
     """Empty every table, then put back what the migrations seed (as a fresh database has it)."""
     table, rows = _seed_rows()
+    types_table, type_rows = _problem_type_rows()
     with engine.begin() as conn:
         tables = [
             r[0]
@@ -192,6 +205,7 @@ def _truncate_all(engine) -> None:
         ]
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         conn.execute(table.insert(), rows)
+        conn.execute(types_table.insert(), type_rows)
 
 
 @contextmanager

@@ -88,3 +88,26 @@ def node(project: Project | None = None, unit: Unit | None = None, deadline: dat
     db.session.add(obj)
     db.session.flush()
     return obj
+
+
+def assignment(lead_unit: Unit, handed_out_on: date = date(2026, 6, 15), *, title: str | None = None, signed: bool = False,
+               **kw):
+    """A matter on the 13710 clocks (three step nodes), as ``assignments.services.hand_out`` makes it, without its notice."""
+    from datetime import UTC, datetime
+
+    from portal.models import Assignment
+
+    n = next(_seq)
+    title = title or f"交办事项{n}"
+    matter = project(lead_unit=lead_unit, code=f"JB-T{n:04d}", name=title, kind="matter", start_date=handed_out_on)
+    deadlines = {"receipt": date(2026, 6, 16), "feedback": date(2026, 6, 18), "resolve": date(2026, 6, 24)}
+    for step, deadline in deadlines.items():
+        done = signed and step == "receipt"
+        node(matter, title=f"{step}：{title}", deadline=deadline, matter_step=step, status="done" if done else "todo",
+             submitted_on=handed_out_on if done else None,
+             submitted_at=datetime(2026, 6, 15, 2, 0, tzinfo=UTC) if done else None)
+    obj = Assignment(project_id=matter.id, source=kw.pop("source", "instruction"), text=kw.pop("text", "交办内容"),
+                     handed_out_on=handed_out_on, **kw)
+    db.session.add(obj)
+    db.session.flush()
+    return obj

@@ -196,6 +196,10 @@ def _days(label, low, high):
     return IntegerField(label, validators=[InputRequired(REQUIRED), NumberRange(low, high, _l("Enter a whole number from %(min)d to %(max)d.", min=low, max=high))])
 
 
+def _clock(label, low, high):
+    return IntegerField(label, validators=[Optional(), NumberRange(low, high, _l("Enter a whole number from %(min)d to %(max)d.", min=low, max=high))])
+
+
 class PolicyForm(FlaskForm):
     """A new scoring policy, in force from its date (never rewriting past cards)."""
 
@@ -209,6 +213,12 @@ class PolicyForm(FlaskForm):
     recommit_max_days = _days(_l("Longest re-commitment (days)"), 1, 365)
     project_yellow_lag = _days(_l("Project turns yellow when behind schedule by (percentage points)"), 0, 100)
     project_red_lag = _days(_l("Project turns red when behind schedule by (percentage points)"), 0, 100)
+    # The 13710 clocks and the problems' limit: left out of a form, they keep the values in force.
+    receipt_days = _clock(_l("Sign for receipt within (working days)"), 1, 30)
+    feedback_days = _clock(_l("First report within (working days)"), 1, 60)
+    resolve_days = _clock(_l("Resolve an ordinary matter within (working days)"), 1, 120)
+    major_resolve_months = _clock(_l("Resolve a major matter within (months)"), 1, 12)
+    problem_limit_days = _clock(_l("A problem is overdue when open longer than (working days)"), 1, 120)
     note = StringField(_l("Note"), filters=[strip], validators=[Length(max=200, message=_l("At most %(max)d characters.", max=200)), NoMarkup()])
 
     def __init__(self, *args, today=None, **kwargs):

@@ -275,7 +275,11 @@ def policy():
     if request.method == "POST":
         if not form.validate():
             return render_template("admin/policy.html", form=form, rows=rows, current=current, today=today), 422
-        services.save_policy(current_user, {name: form[name].data for name in (*POLICY_FIELDS, "effective_from", "note")}, now=get_clock().now())
+        data = {name: form[name].data for name in (*POLICY_FIELDS, "effective_from", "note")}
+        for name in POLICY_FIELDS:  # a field the form left out keeps the value in force
+            if data[name] is None:
+                data[name] = getattr(current, name)
+        services.save_policy(current_user, data, now=get_clock().now())
         db.session.commit()
         flash(_("The new policy is saved; it applies from its date and leaves past cards as they were."), "success")
         return redirect(url_for("admin.policy"), 303)

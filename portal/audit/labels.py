@@ -47,7 +47,13 @@ ACTIONS = {
     "document.publish_bulletin": "印发通报", "document.publish_ranking": "发布排名",
     "document.publish_notice": "签发通知",
     "ledger.import": "导入台账", "ledger_mapping.create": "保存台账列对应", "orgchart.import": "导入组织架构",
-    "delivery.resend": "重发提醒", "delivery.test": "发送测试消息", "demo.load": "载入演示数据",
+    "delivery.resend": "重发提醒",
+    "problem.raise": "提出问题", "problem.escalate": "逐级上报问题", "problem.answer": "答复问题",
+    "problem.resolve": "标记问题已解决", "problem.confirm": "确认问题解决", "problem.reopen": "重新打开问题",
+    "problem.meeting": "问题列入会议议题",
+    "assignment.hand_out": "交办事项", "assignment.sign": "签收交办事项", "assignment.report": "反馈交办事项",
+    "meeting.create": "召集会议", "meeting.minutes": "记录会议纪要", "meeting.decide": "会议议定交办",
+    "document.publish_assignment": "签发督办通知单", "document.publish_minutes": "印发会议纪要", "delivery.test": "发送测试消息", "demo.load": "载入演示数据",
 }
 
 FIELDS = {

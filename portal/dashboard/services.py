@@ -213,3 +213,19 @@ def overdue_nodes(filters: Filters, as_of: date, limit: int = 20) -> list[Node]:
 def key_supervision_nodes(filters: Filters, limit: int = 50) -> list[Node]:
     """重点督办: open (not yet signed off) nodes flagged for key supervision, earliest deadline first."""
     return _node_list(filters, and_(Node.is_key_supervision, Node.status != "done"), limit)
+
+
+# -- problems (问题/堵点): raised and solved per month, overdue ones -------------------------
+
+
+def problem_figures(year: int, as_of: date) -> dict:
+    """The problems panel: (month, raised, solved) for the year and those open past the policy limit.
+
+    The overdue list names project, unit and type only: a problem's own text
+    stays on its page, for those who may read it.
+    """
+    from portal.problems import services as problems
+
+    months = problems.per_month(year)
+    return {"months": months, "raised": sum(m[1] for m in months), "solved": sum(m[2] for m in months),
+            "most": max([1, *(max(m[1], m[2]) for m in months)]), "overdue": problems.overdue(as_of, limit=20)}

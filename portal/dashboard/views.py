@@ -79,6 +79,7 @@ def index():
         colours=project_colours.colour_summary(progress),
         overdue=services.overdue_nodes(filters, as_of),
         key_nodes=services.key_supervision_nodes(filters),
+        problems=services.problem_figures(filters.year, as_of),
         categories=categories, themes=themes, leagues=leagues, years=_years(today.year),
     )
 

@@ -35,7 +35,7 @@ from portal.models import Document, Interview, JobRun, Project, Unit, User, User
 from portal.notifications import services as notify
 from portal.rankings.services import TIE_BREAK, league_tables
 
-KIND_PREFIX = {"notice": "约", "bulletin": "通", "ranking": "排", "ledger": "账"}
+KIND_PREFIX = {"notice": "约", "bulletin": "通", "ranking": "排", "ledger": "账", "assignment": "办", "minutes": "纪"}
 
 
 def office_name() -> str:
@@ -136,6 +136,16 @@ def may_read(actor: User, document: Document) -> bool:
     if document.kind == "notice":
         interview = notice_interview(document)
         return interview is not None and permissions.can_view_interview(actor, interview)
+    if document.kind == "assignment":  # 督办通知单: those who may read the matter
+        from portal.models import Assignment
+
+        assignment = db.session.get(Assignment, (document.params or {}).get("assignment_id") or 0)
+        return assignment is not None and permissions.can_view_assignment(actor, assignment)
+    if document.kind == "minutes":  # 会议纪要: those who may read the meeting
+        from portal.models import Meeting
+
+        meeting = db.session.get(Meeting, (document.params or {}).get("meeting_id") or 0)
+        return meeting is not None and permissions.can_view_meeting(actor, meeting)
     return True
 
 
@@ -225,6 +235,25 @@ def issue_notice(actor: User, interview: Interview, *, clock: Clock) -> Document
     audit.record(actor, "interview.notice", interview, summary=document.doc_number, before=before,
                  after={"notice_document_id": document.id})
     return document
+
+
+# -- the meeting loop's documents: 督办通知单 and 会议纪要 ------------------------------------
+
+
+def issue_document(actor: User | None, kind: str, title: str, template: str, context: dict, *, params: dict,
+                   clock: Clock) -> Document:
+    """Number, render and archive a document of the meeting loop (kind ``assignment`` or ``minutes``).
+
+    Numbered per kind and year like every document; its template extends
+    ``documents/_base.html``, so it is printed in the house layout. The caller commits.
+    """
+    document = Document(kind=kind, title=title, year=clock.today().year, period="adhoc", params=params,
+                        state="building", created_by_id=actor.id if actor else None, created_at=clock.now())
+    db.session.add(document)
+    db.session.flush()
+    return publish_with_retry(actor, document, lambda d: render_document(
+        template, title=d.title, doc_number=d.doc_number, issued_on=clock.today(), clock=clock, **context),
+        clock=clock)
 
 
 # -- ledgers and the ranking ---------------------------------------------------------

@@ -2,6 +2,18 @@
 
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.card import COLOURS, RECOMMIT_STATES, CardEvent, Recommitment
+from portal.models.matter import (
+    ASSIGNMENT_SOURCES,
+    MATTER_STEPS,
+    MEETING_KINDS,
+    PROBLEM_LEVELS,
+    PROBLEM_STATES,
+    URGENCIES,
+    Assignment,
+    Meeting,
+    Problem,
+    ProblemType,
+)
 from portal.models.meeting import (
     DOCUMENT_KINDS,
     INTERVIEW_STATES,
@@ -21,6 +33,7 @@ from portal.models.node import (
 )
 from portal.models.org import League, Unit, UnitAlias
 from portal.models.project import (
+    PROJECT_KINDS,
     STAGES,
     Category,
     InvestmentReport,
@@ -45,9 +58,11 @@ __all__ = [
     "Base", "UTCDateTime", "utcnow",
     "CardEvent", "Recommitment", "COLOURS", "RECOMMIT_STATES",
     "Document", "Interview", "interview_card", "DOCUMENT_KINDS", "INTERVIEW_STATES",
+    "Assignment", "Meeting", "Problem", "ProblemType", "ASSIGNMENT_SOURCES", "MATTER_STEPS", "MEETING_KINDS",
+    "PROBLEM_LEVELS", "PROBLEM_STATES", "URGENCIES",
     "Evidence", "Node", "ProgressEntry", "CARDS", "STATUSES", "OPEN_STATUSES", "EVIDENCE_KINDS", "node_co_unit",
     "League", "Unit", "UnitAlias",
-    "Category", "InvestmentReport", "Project", "Theme", "project_co_unit", "project_contact", "STAGES",
+    "Category", "InvestmentReport", "Project", "Theme", "project_co_unit", "project_contact", "STAGES", "PROJECT_KINDS",
     "AuditEntry", "CalendarDay", "CountySetting", "Delivery", "JobRun", "LedgerMapping", "Notification", "ScoringPolicy",
     "LoginAttempt", "User", "UserRole", "UserSession", "leader_unit", "ROLES",
 ]

@@ -68,7 +68,8 @@ class Interview(Base):
     cards: Mapped[list[CardEvent]] = relationship(secondary=interview_card)
 
 
-DOCUMENT_KINDS = ("notice", "bulletin", "ranking", "ledger")
+# assignment: 督办通知单; minutes: 会议纪要 (portal.models.matter).
+DOCUMENT_KINDS = ("notice", "bulletin", "ranking", "ledger", "assignment", "minutes")
 DOCUMENT_STATES = ("draft", "building", "published", "failed")
 
 

@@ -86,6 +86,8 @@ class Node(Base):
     weight: Mapped[int] = mapped_column(Integer, default=1)
     is_major: Mapped[bool] = mapped_column(Boolean, default=False)  # on the year timeline
     is_key_supervision: Mapped[bool] = mapped_column(Boolean, default=False)  # 重点督办
+    # A matter's 13710 step (签收 receipt, 反馈 feedback, 办结 resolve); None for a project's node.
+    matter_step: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(8), default="todo")
     card: Mapped[str] = mapped_column(String(8), default="none")
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,6 +21,11 @@ DEFAULTS = {
     "recommit_max_days": 60,
     "project_yellow_lag": 10,
     "project_red_lag": 25,
+    "receipt_days": 1,
+    "feedback_days": 3,
+    "resolve_days": 7,
+    "major_resolve_months": 1,
+    "problem_limit_days": 7,
 }
 
 

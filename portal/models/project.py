@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 # 签约→开工→在建→竣工→投产→达效
 STAGES = ("signed", "started", "building", "completed", "producing", "performing")
+# A key project, or a matter (事项): an assignment whose nodes are its 13710 steps (portal.models.matter).
+PROJECT_KINDS = ("project", "matter")
 
 project_co_unit = Table(
     "project_co_unit",
@@ -69,10 +71,11 @@ class Theme(Base):
 
 class Project(Base):
     __tablename__ = "project"
-    __table_args__ = (one_of("stage", STAGES, "stage_known"),)
+    __table_args__ = (one_of("stage", STAGES, "stage_known"), one_of("kind", PROJECT_KINDS, "kind_known"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(30), unique=True)
+    kind: Mapped[str] = mapped_column(String(8), default="project")
     name: Mapped[str] = mapped_column(String(100))
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("theme.id"), index=True)

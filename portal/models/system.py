@@ -59,6 +59,13 @@ class ScoringPolicy(Base):
     # the elapsed share of the schedule before the project turns yellow / red.
     project_yellow_lag: Mapped[int] = mapped_column(Integer, default=10)
     project_red_lag: Mapped[int] = mapped_column(Integer, default=25)
+    # The 13710 clocks (rule 12), in working days from the hand-out; a major matter's 办结 in months.
+    receipt_days: Mapped[int] = mapped_column(Integer, default=1)
+    feedback_days: Mapped[int] = mapped_column(Integer, default=3)
+    resolve_days: Mapped[int] = mapped_column(Integer, default=7)
+    major_resolve_months: Mapped[int] = mapped_column(Integer, default=1)
+    # A problem still open this many working days after it was raised shows on the dashboard.
+    problem_limit_days: Mapped[int] = mapped_column(Integer, default=7)
     note: Mapped[str] = mapped_column(String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

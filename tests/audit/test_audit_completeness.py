@@ -112,8 +112,19 @@ def route_objects(app, clock):
     own_file = Evidence(node=todo, uploaded_by_id=users["unit_staff"].id, original_name="错传的照片.png",
                         storage_key="w" * 32, content_type="image/png", size_bytes=10, sha256="1" * 64)
     db.session.add_all([evidence, own_file])
+    from portal.models import Meeting, Problem, ProblemType
+
+    problem_type = db.session.scalars(select(ProblemType)).first()
+    problem = Problem(project=project, unit=own, type=problem_type, title="用地指标不足", need="调剂指标",
+                      raised_by=users["unit_staff"], raised_on=date(2026, 6, 10), answer="")
+    assignment = f.assignment(own)
+    signed = f.assignment(own, signed=True)
+    meeting = Meeting(kind="weekly", title="周例会", held_on=date(2026, 6, 15), chair_id=users["leader"].id,
+                      minutes="会议听取了汇报。", state="held")
+    db.session.add_all([problem, meeting])
     db.session.commit()
     return {
+        "problem_type": problem_type, "problem": problem, "assignment": assignment, "signed": signed, "meeting": meeting,
         "users": users, "own": own, "other": other, "category": category, "theme": theme, "league": league,
         "project": project, "spare_project": spare_project, "last_year": last_year, "todo": todo, "review": review, "late": late,
         "yellow": yellow, "request": request, "proposed": proposed, "due": due, "held": held, "draft": draft,
@@ -133,6 +144,8 @@ def _args(c: dict, endpoint: str) -> dict:
         "project_id": project.id, "node_id": node.id, "card_id": c["yellow"].id, "request_id": c["request"].id,
         "interview_id": interview.id, "document_id": c["draft"].id, "day": "2026-10-01",
         "delivery_id": c["delivery"].id, "channel": "email", "evidence_id": c["own_file"].id,
+        "problem_id": c["problem"].id, "meeting_id": c["meeting"].id,
+        "assignment_id": (c["signed"] if endpoint == "assignments.report" else c["assignment"]).project_id,
     }
 
 
@@ -221,6 +234,17 @@ VALID_POSTS: dict[str, tuple[str, Builder]] = {
     "notifications.save_kinds": ("admin", lambda c, n: {"kinds": ["card.red", "card.yellow"]}),
     "notifications.save_channel": ("admin", lambda c, n: {"host": "mail.qingxi.gov.cn", "port": "587",
                                                           "security": "starttls", "sender": "督查室 <d@qingxi.gov.cn>"}),
+    "problems.new": ("unit_staff", lambda c, n: {"project_id": str(c["project"].id), "type_id": str(c["problem_type"].id),
+                                                 "title": "环评未批复", "need": "请协调审批", "urgency": "urgent"}),
+    "problems.act": ("leader", lambda c, n: {"step": "escalate", "text": "请包保领导协调"}),
+    "assignments.new": ("supervisor", lambda c, n: {"source": "instruction", "title": "加装电梯", "text": "年内完成 20 部",
+                                                    "lead_unit_id": str(c["own"].id)}),
+    "assignments.sign": ("unit_staff", lambda c, n: {}),
+    "assignments.report": ("unit_staff", lambda c, n: {"text": "已完成选址"}),
+    "meetings.new": ("leader", lambda c, n: {"kind": "weekly", "held_on": "2026-06-22"}),
+    "meetings.minutes": ("supervisor", lambda c, n: {"minutes": "会议研究了征迁问题。"}),
+    "meetings.decide": ("supervisor", lambda c, n: {"title": "征迁协议签订", "text": "一周内签订", "lead_unit_id": str(c["own"].id)}),
+    "meetings.issue": ("supervisor", lambda c, n: {}),
     "ledger.import_file": ("supervisor", lambda c, n: {"file": _upload("台账.xlsx", book([row(
         code="L-1", category="产业项目", theme="产业创新", lead_unit="本单位", unit="本单位", lead_leader="leader",
         responsible="unit_staff")]))}),

@@ -183,11 +183,12 @@ def rewrite(src: Path, dst: Path, edit=None, extra: dict[str, bytes] | None = No
 
 
 def assert_untouched(target, calendar_rows: int) -> None:
-    """Nothing written: no rows besides the seeded calendar, no files."""
+    """Nothing written: no rows besides the seeded calendar and problem types, no files."""
     with target.app_context():
         for table in Base.metadata.sorted_tables:
             count = db.session.scalar(select(func.count()).select_from(table))
-            assert count == (calendar_rows if table.name == CalendarDay.__tablename__ else 0), table.name
+            seeded = {CalendarDay.__tablename__: calendar_rows, "problem_type": 7}
+            assert count == seeded.get(table.name, 0), table.name
         db.session.remove()
     assert stored_files(target) == {}
     for key in ("EVIDENCE_DIR", "DOCUMENT_DIR"):
@@ -222,7 +223,10 @@ def test_the_demo_county_restores_row_by_row_and_byte_by_byte(app, clock, target
     assert_same_county(app, target)
     with tarfile.open(archive) as tar:
         manifest = json.load(tar.extractfile(MANIFEST))
-    assert manifest["alembic_revision"] == head_revision() and manifest["files"] == {"evidence": 2, "documents": 1}
+    assert manifest["alembic_revision"] == head_revision() and manifest["files"]["evidence"] == 2
+    # the ranking PDF, and the demo's 督办通知单 and 会议纪要 (one per assignment and meeting)
+    assert manifest["files"]["documents"] == 1 + db.session.scalar(select(func.count()).select_from(Document).where(
+        Document.kind.in_(("assignment", "minutes"))))
     assert sum(t["rows"] for t in manifest["tables"]) > 5000 and manifest["missing_files"] == []
 
     # The restored county works: new ids follow the restored ones (PostgreSQL
@@ -235,7 +239,7 @@ def test_the_demo_county_restores_row_by_row_and_byte_by_byte(app, clock, target
         assert unit.id == highest + 1
         from portal.documents.services import archived_bytes
 
-        document = db.session.scalars(select(Document).where(Document.state == "published")).one()
+        document = db.session.scalars(select(Document).where(Document.state == "published", Document.kind == "ranking")).one()
         assert archived_bytes(document).startswith(b"%PDF")
         from sqlalchemy.exc import DatabaseError
 
@@ -275,10 +279,7 @@ def test_backup_prints_a_summary_and_check_verifies_without_writing(app, runner,
     out = tmp_path / "small.tar.gz"
     result = runner.invoke(args=["backup", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    from portal.models import Base
-
-    tables = len(Base.metadata.sorted_tables)  # every table of the schema, whichever revision added it
-    assert result.output.startswith(f"backup out={out} revision={head_revision()} tables={tables} ")
+    assert result.output.startswith(f"backup out={out} revision={head_revision()} tables={len(Base.metadata.sorted_tables)} ")
     assert "files=1 " in result.output and "missing_files=0" in result.output
     again = runner.invoke(args=["backup", "--out", str(out)])
     assert again.exit_code == 1 and "already exists" in again.output

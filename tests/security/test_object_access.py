@@ -160,6 +160,18 @@ OBJECT_RULES: dict[str, Rule] = {
     # a file's uploader only (the fixtures' files have none): nobody else, whatever their role
     "nodes.remove_evidence": same(NOBODY),
     "nodes.retype_evidence": same(NOBODY),  # only the uploader; the fixture's file has none
+    # the meeting loop: a problem and an assignment per unit; meetings belong to no unit (the leader chairs it)
+    "problems.detail": Rule(OWN_READERS, READ_ALL),
+    "problems.act": Rule(OWN_READERS, READ_ALL),  # 422 without a step
+    "assignments.detail": Rule(OWN_READERS, READ_ALL),  # a matter is read like its project
+    "assignments.notice": Rule(OWN_READERS, READ_ALL),
+    "assignments.sign": Rule(SUPERVISOR | {"unit_staff"}, SUPERVISOR),
+    "assignments.report": Rule(SUPERVISOR | {"unit_staff"}, SUPERVISOR),  # 422 without the report
+    "meetings.detail": same(READ_ALL, meeting_id="meeting_id"),
+    "meetings.minutes_pdf": same(READ_ALL, meeting_id="meeting_id"),
+    "meetings.minutes": same(SUPERVISOR | {"leader"}, meeting_id="meeting_id"),
+    "meetings.decide": same(SUPERVISOR | {"leader"}, meeting_id="meeting_id"),
+    "meetings.issue": same(SUPERVISOR | {"leader"}, meeting_id="meeting_id"),
 }
 
 
@@ -207,7 +219,20 @@ def _material(clock, unit, category, *, staff, contact, interviewer) -> dict:
     db.session.flush()
     publish(None, notice, lambda d: b"%PDF-1.4 notice", clock=clock)
     interview.notice_document_id = notice.id
+    from portal.models import Problem, ProblemType
+
+    problem = Problem(project=project, node=node, unit=unit, type=db.session.scalars(select(ProblemType)).first(),
+                      title=f"{unit.name}用地问题", need="调剂用地指标", raised_by=staff, raised_on=date(2026, 6, 10), answer="")
+    db.session.add(problem)
+    assignment = f.assignment(unit, title=f"{unit.name}交办事项")
+    document = Document(kind="assignment", title=f"{unit.name}督办通知单", year=2026, period="adhoc",
+                        params={"assignment_id": assignment.project_id}, state="draft")
+    db.session.add(document)
+    db.session.flush()
+    publish(None, document, lambda d: b"%PDF-1.4 assignment", clock=clock)
+    assignment.notice_document_id = document.id
     return {
+        "problem_id": problem.id, "assignment_id": assignment.project_id,
         "unit_id": unit.id, "item_id": unit.league_id, "user_id": staff.id, "project_id": project.id,
         "node_id": node.id, "evidence_id": evidence.id, "card_id": card.id, "request_id": request.id,
         "interview_id": interview.id, "document_id": notice.id,
@@ -237,9 +262,21 @@ def own_and_other_unit(app, clock, redis):
     run = JobRun(kind="sweep", params={"as_of": "2026-06-15"}, state="finished")
     failed = Delivery(key="card:9:9:email", user_id=other_staff.id, channel="email", address="yi@qingxi.gov.cn",
                       kind="card.yellow", subject="乙镇节点已记黄牌", state="failed", attempts=4, last_error="550")
-    db.session.add_all([draft, run, failed])
+    from portal.models import Meeting
+
+    meeting = Meeting(kind="weekly", title="周例会", held_on=date(2026, 6, 15), chair_id=users["leader"].id,
+                      minutes="会议纪要", state="held")
+    db.session.add_all([draft, run, failed, meeting])
+    db.session.flush()
+    minutes = Document(kind="minutes", title="周例会纪要", year=2026, period="adhoc", params={"meeting_id": meeting.id},
+                       state="draft")
+    db.session.add(minutes)
+    db.session.flush()
+    publish(None, minutes, lambda d: b"%PDF-1.4 minutes", clock=clock)
+    meeting.minutes_document_id = minutes.id
     db.session.commit()
-    shared = {"draft_bulletin_id": draft.id, "run_id": run.id, "kind": "leagues", "delivery_id": failed.id}
+    shared = {"draft_bulletin_id": draft.id, "run_id": run.id, "kind": "leagues", "delivery_id": failed.id,
+              "meeting_id": meeting.id}
     return {"users": users, "args": args, "shared": shared, "units": {"own": own, "other": other}}
 
 
@@ -488,7 +525,11 @@ def test_exports_naming_another_unit_or_project_are_refused(client, auth, own_an
         response = client.get(f"/ledger/export.xlsx?{query}")
         assert response.status_code == 200, query
         titles = [r[14].value for r in load_workbook(io.BytesIO(response.data))["台账"].iter_rows(min_row=2)]
-        assert titles == [_node(own["node_id"]).title], query
+        # the unit's own nodes: its project's node, and the 13710 steps of its assignment
+        expected = db.session.scalars(select(Node.title).where(Node.unit_id == own["unit_id"]).order_by(Node.deadline, Node.id)).all() \
+            if query.startswith("unit_id") else [_node(own["node_id"]).title]
+        assert sorted(titles) == sorted(expected), query
+        assert all("乙镇" not in t for t in titles), query
 
 
 def _listing_urls(app, own_and_other_unit) -> list[str]:

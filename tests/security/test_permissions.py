@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 
 from portal.core.extensions import db
 from portal.models import CardEvent, Delivery, Document, Evidence, Interview, JobRun, Recommitment
@@ -129,6 +130,24 @@ EXPECTED: dict[str, set[str] | None] = {
     "dashboard.timeline": ALL,
     "dashboard.cadres": {"supervisor", "leader"},
     "dashboard.cadre": {"supervisor", "leader"},
+    # the meeting loop: the problem and the assignment are of another unit; the leader chairs the meeting
+    "problems.index": ALL,
+    "problems.new": {"unit_staff", "contact", "supervisor"},  # 422 without the fields
+    "problems.detail": READ_ALL,
+    "problems.act": READ_ALL,  # 422 without a step; each step then asks who holds the problem
+    "assignments.index": READ_ALL | {"unit_staff"},  # unit staff see their own unit's
+    "assignments.new": {"supervisor"},
+    "assignments.detail": READ_ALL,
+    "assignments.notice": READ_ALL,
+    "assignments.sign": {"supervisor"},  # the lead unit's staff, or the office for them
+    "assignments.report": {"supervisor"},
+    "meetings.index": READ_ALL,
+    "meetings.new": {"supervisor", "leader"},
+    "meetings.detail": READ_ALL,
+    "meetings.minutes_pdf": READ_ALL,
+    "meetings.minutes": {"supervisor", "leader"},  # the leader chairs it
+    "meetings.decide": {"supervisor", "leader"},
+    "meetings.issue": {"supervisor", "leader"},
 }
 
 
@@ -171,6 +190,26 @@ def permission_objects(app, clock):
     for document in (bulletin, notice):
         publish(None, document, lambda d: b"%PDF-1.4 " + d.kind.encode(), clock=clock)
     interview.notice_document_id = notice.id
+    from portal.models import Meeting, Problem, ProblemType
+
+    raiser = f.user("raiser", roles=["unit_staff"], unit=other)
+    problem = Problem(project=project, unit=other, type=db.session.scalars(select(ProblemType)).first(), title="用地指标",
+                      need="调剂指标", raised_by=raiser, raised_on=date(2026, 6, 10), answer="")
+    assignment = f.assignment(other)
+    meeting = Meeting(kind="weekly", title="周例会", held_on=date(2026, 6, 15), chair_id=users["leader"].id,
+                      minutes="会议纪要", state="held")
+    db.session.add_all([problem, meeting])
+    db.session.flush()
+    for kind, params, owner in (("assignment", {"assignment_id": assignment.project_id}, assignment),
+                                ("minutes", {"meeting_id": meeting.id}, meeting)):
+        document = Document(kind=kind, title=kind, year=2026, params=params, state="draft")
+        db.session.add(document)
+        db.session.flush()
+        publish(None, document, lambda d: b"%PDF-1.4 " + d.kind.encode(), clock=clock)
+        if kind == "assignment":
+            owner.notice_document_id = document.id
+        else:
+            owner.minutes_document_id = document.id
     db.session.commit()
     return {
         "users": users,
@@ -192,6 +231,9 @@ def permission_objects(app, clock):
             "channel": "email",
             "code": "zh_CN",
             "filename": "app.css",
+            "problem_id": problem.id,
+            "assignment_id": assignment.project_id,
+            "meeting_id": meeting.id,
         },
     }
 

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import JSON, Connection, Table, inspect, select, text
 from sqlalchemy.types import TypeDecorator
 
-from portal.models import CalendarDay
+from portal.models import CalendarDay, ProblemType
 
 FORMAT = "jiedian-backup"
 FORMAT_VERSION = 1
@@ -30,9 +30,9 @@ CHUNK = 1 << 20
 _DAMAGE = (tarfile.TarError, OSError, EOFError, zlib.error)
 # The stored files, by their member prefix in the archive and their config key.
 FILE_ROOTS = {"evidence": "EVIDENCE_DIR", "documents": "DOCUMENT_DIR"}
-# Rows the migrations insert (the holiday calendar): an "empty" database has
+# Rows the migrations insert (the holiday calendar, the problem types): an "empty" database has
 # them, and a restore replaces them with the archive's (admins may have edited them).
-SEEDED_TABLES = {CalendarDay.__tablename__}
+SEEDED_TABLES = {CalendarDay.__tablename__, ProblemType.__tablename__}
 _DB_MEMBER = re.compile(r"db/([a-z_][a-z0-9_]*)\.jsonl")
 _SAFE_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 

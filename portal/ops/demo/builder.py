@@ -76,6 +76,7 @@ class DemoSummary:
     recommitments: Counter = field(default_factory=Counter)
     interviews: Counter = field(default_factory=Counter)
     progress_entries: int = 0
+    loop: dict = field(default_factory=dict)  # meetings, problems raised and solved, assignments
     accounts: tuple[Account, ...] = ACCOUNTS
 
     def describe(self) -> str:
@@ -94,6 +95,8 @@ class DemoSummary:
             f"  re-commitments: {counts(self.recommitments, ('approved', 'pending', 'rejected'))}",
             f"  interviews: {counts(self.interviews, ('proposed', 'scheduled', 'held'))}",
             f"  progress entries {self.progress_entries:,}",
+            f"  meeting loop: meetings {self.loop.get('meetings', 0)} · problems {self.loop.get('problems', 0)} "
+            f"(solved {self.loop.get('solved', 0)}) · assignments {self.loop.get('assignments', 0)}",
             f"Demo accounts (password: {DEMO_PASSWORD}):",
         ]
         width = max(len(a.username) for a in self.accounts)
@@ -166,6 +169,7 @@ class CountyBuilder:
         self.set_up_county()
         projects = self.plan_year()
         self.live_year(projects)
+        self.meeting_loop()
         self.apply_rules()
         self.plan_next_year()
         self.record_load()
@@ -194,6 +198,14 @@ class CountyBuilder:
         db.session.add_all(self.rows)
         db.session.add_all(self.nodes)
         db.session.flush()
+
+    def meeting_loop(self) -> None:
+        """The year's problems, meetings and assignments, through the services (``loop``)."""
+        from portal.ops.demo.loop import build_loop
+
+        self.summary.loop = build_loop(self)
+        self.summary.nodes = db.session.scalar(select(func.count()).select_from(Node))
+        self.summary.projects = db.session.scalar(select(func.count()).select_from(Project))
 
     def record_load(self) -> None:
         """The one audit entry of the load."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from portal.core.extensions import db
-from portal.models import Base, Project, Unit, User
+from portal.models import Base, CalendarDay, ProblemType, Project, Unit, User
+
+SEEDED_TABLES = {CalendarDay.__tablename__, ProblemType.__tablename__}
 
 
 def has_data() -> bool:
@@ -25,14 +27,16 @@ AUDIT_GUARDS_SQLITE = {
 
 
 def erase() -> None:
-    """Delete every row of every table; the schema and ``alembic_version`` stay.
+    """Delete every row of every table but the seeded ones; the schema and ``alembic_version`` stay.
 
     The audit log's append-only triggers are side-stepped, not removed:
     PostgreSQL's TRUNCATE fires no row triggers, and on SQLite the triggers
     are dropped and re-created inside the same transaction, so a failure
     rolls them back with everything else. The caller commits.
     """
-    tables = list(reversed(Base.metadata.sorted_tables))  # children first
+    # What the migrations seed stays: the holiday calendar (the 13710 clocks and the grace
+    # period count its working days) and the problem types.
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in SEEDED_TABLES]  # children first
     dialect = db.session.get_bind().dialect
     if dialect.name == "postgresql":
         names = ", ".join(dialect.identifier_preparer.format_table(t) for t in tables)
