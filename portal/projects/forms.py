@@ -124,6 +124,8 @@ class NodeForm(FlaskForm):
             raise ValidationError(problem)
 
     def validate_responsible_user_id(self, field):
+        if field.errors:  # not one of the choices: said already, and not an id to look up
+            return
         person = db.session.get(User, field.data) if field.data else None
         problem = responsible_problem(person, self.unit_id.data, self.co_unit_ids.data or [])
         if problem:

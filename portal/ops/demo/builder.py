@@ -224,8 +224,8 @@ class CountyBuilder:
         carried = next_year.plan_next_year(self)
         if carried:
             db.session.flush()
-            self.summary.projects += len(carried)
-            self.summary.nodes = len(self.nodes)
+            self.summary.projects = db.session.scalar(select(func.count(Project.id)))
+            self.summary.nodes = db.session.scalar(select(func.count(Node.id)))
             self.count()
 
     # -- the rules, and the interviews they proposed ---------------------------
