@@ -4,15 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from portal.core.forms import MultiSelect, NoMarkup, strip
-from portal.core.inputs import parse_id
-
-
-def choice_id(value):
-    """A select's id; the blank choice is None, and anything not an id is 0 (no such choice: refused in Chinese)."""
-    if value in (None, "", "None"):
-        return None
-    return parse_id(value) or 0
+from portal.core.forms import MultiSelect, NoMarkup, choice_id, strip
 
 
 def _max(n: int):

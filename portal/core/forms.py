@@ -14,7 +14,7 @@ from wtforms import DecimalField, SelectChoice, SelectMultipleField, validators
 from wtforms.validators import ValidationError
 
 from portal.core.extensions import db
-from portal.core.inputs import FIRST_YEAR, LAST_YEAR, in_calendar
+from portal.core.inputs import FIRST_YEAR, LAST_YEAR, in_calendar, parse_id
 from portal.models import EVIDENCE_KINDS
 
 REQUIRED = _l("This field is required.")
@@ -143,6 +143,13 @@ class EmptyForm(FlaskForm):
 def optional_id(value):
     """A select's value as an id, or None for the blank choice."""
     return int(value) if value not in (None, "", "None") else None
+
+
+def choice_id(value):
+    """A select's id; the blank choice is None, and anything not an id is 0 (no such choice: refused in Chinese)."""
+    if value in (None, "", "None"):
+        return None
+    return parse_id(value) or 0
 
 
 EVIDENCE_KIND_LABELS = {

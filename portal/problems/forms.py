@@ -4,17 +4,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from portal.core.forms import NoMarkup, options, strip
-from portal.core.inputs import parse_id
+from portal.core.forms import NoMarkup, choice_id, options, strip
 from portal.models import URGENCIES
 from portal.problems.services import STEP_LABELS, URGENCY_LABELS
-
-
-def choice_id(value):
-    """A select's id; the blank choice is None, and anything not an id is 0 (no such choice: refused in Chinese)."""
-    if value in (None, "", "None"):
-        return None
-    return parse_id(value) or 0
 
 
 def _max(n: int):
